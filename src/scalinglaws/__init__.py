@@ -1,0 +1,33 @@
+"""scalinglaws: from a ladder of small training runs to a forecast and a compute plan."""
+
+__version__ = "0.1.0"
+
+from .data import Runs, read_runs  # noqa: E402
+from .errors import FitError, InputError, ScalingLawsError  # noqa: E402
+from .fitting import Fit, Loss, fit, load_fit  # noqa: E402
+from .laws import Law, Parameter, get_law, law_names, register_law  # noqa: E402
+from .planning import Allocation, compute_optimal  # noqa: E402
+from .predict import Prediction, predict, predict_points  # noqa: E402
+
+__all__ = [
+    "Allocation",
+    "Fit",
+    "FitError",
+    "InputError",
+    "Law",
+    "Loss",
+    "Parameter",
+    "Prediction",
+    "Runs",
+    "ScalingLawsError",
+    "__version__",
+    "compute_optimal",
+    "fit",
+    "get_law",
+    "law_names",
+    "load_fit",
+    "predict",
+    "predict_points",
+    "read_runs",
+    "register_law",
+]

@@ -1,0 +1,39 @@
+"""The ``scalinglaws`` command line."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ..errors import FitError, InputError, ScalingLawsError
+from . import core, demo
+from .common import stderr
+
+app = typer.Typer(
+    name="scalinglaws",
+    help="Fit scaling laws to training runs, forecast big runs, plan compute.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+#: Each module contributes its subcommands; add new ones here.
+for module in (core, demo):
+    app.registered_commands.extend(module.app.registered_commands)
+    app.registered_groups.extend(module.app.registered_groups)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, turning our errors into one line and an exit code."""
+    try:
+        app(args=argv, prog_name="scalinglaws")
+    except InputError as exc:
+        stderr.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        sys.exit(2)
+    except (FitError, ScalingLawsError) as exc:
+        stderr.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        sys.exit(1)
+
+
+__all__ = ["app", "main"]

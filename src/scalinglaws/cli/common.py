@@ -1,0 +1,105 @@
+"""Shared pieces of the command line: options, output, errors.
+
+The CLI has no logic of its own: it parses, calls public functions, prints
+and sets the exit code (0 success, 2 bad input, 1 failed fit).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Annotated
+
+import typer
+from rich.console import Console, Group, RenderableType
+from rich.text import Text
+from rich.table import Table
+
+from ..errors import InputError
+
+stdout = Console(highlight=False)
+stderr = Console(stderr=True, highlight=False)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")]
+ColOption = Annotated[
+    list[str] | None,
+    typer.Option("--col", help='Map a role to a column: --col N="Model Size" (repeatable). Roles: N D C U step lr batch_size loss run family seed.'),
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the essential result.")]
+
+
+def parse_columns(specs: Sequence[str] | None) -> dict[str, str]:
+    """``["N=Model Size", "C=Training FLOP"]`` -> ``{"N": "Model Size", ...}``."""
+    out: dict[str, str] = {}
+    for spec in specs or ():
+        role, sep, column = spec.partition("=")
+        if not sep or not role.strip() or not column.strip():
+            raise InputError(f"--col expects ROLE=COLUMN (e.g. --col N=\"Model Size\"), got {spec!r}")
+        out[role.strip()] = column.strip()
+    return out
+
+
+def parse_number(text: str, name: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"{name} must be a number like 5.76e23, got {text!r}") from None
+    if not math.isfinite(value):
+        raise InputError(f"{name} must be finite, got {text!r}")
+    return value
+
+
+def parse_assignments(specs: Sequence[str], what: str = "input") -> dict[str, list[float]]:
+    """``["N=7e10", "D=1.4e12,2e12"]`` -> ``{"N": [7e10], "D": [1.4e12, 2e12]}``."""
+    out: dict[str, list[float]] = {}
+    for spec in specs:
+        name, sep, values = spec.partition("=")
+        if not sep or not name.strip() or not values.strip():
+            raise InputError(f"{what} must look like NAME=VALUE (e.g. N=7e10), got {spec!r}")
+        out[name.strip()] = [parse_number(v, name.strip()) for v in values.split(",")]
+    return out
+
+
+def emit_json(document: object) -> None:
+    """Write one JSON document on stdout."""
+    sys.stdout.write(json.dumps(document, indent=2, allow_nan=False) + "\n")
+
+
+def fmt(value: object, digits: int = 6) -> str:
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[object]], *, justify_numbers: bool = True) -> RenderableType:
+    """A table with its title on a line of its own (so it never wraps to the table's width)."""
+    t = Table(header_style="bold")
+    for i, c in enumerate(columns):
+        t.add_column(c, justify="right" if justify_numbers and i > 0 else "left")
+    for row in rows:
+        t.add_row(*[fmt(v) for v in row])
+    return Group(Text(title, style="bold"), t) if title else t
+
+
+def print_warnings(items: Iterable[object]) -> None:
+    for w in items:
+        message = w.message if hasattr(w, "message") else str(w)  # FitWarning or str
+        stderr.print(f"[yellow]warning:[/yellow] {message}")
+
+
+def print_notes(notes: Iterable[str]) -> None:
+    for note in notes:
+        stdout.print(f"[dim]note:[/dim] {note}")
+
+
+def fail(message: str, code: int = 2) -> None:
+    stderr.print(f"[red]error:[/red] {message}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def mapping_rows(mapping: Mapping[str, object]) -> list[tuple[str, object]]:
+    return [(k, v) for k, v in mapping.items()]

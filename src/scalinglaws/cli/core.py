@@ -1,0 +1,147 @@
+"""Core subcommands: laws, fit, predict, optimal, datasets, demo."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .. import datasets as bundled
+from ..data.readers import read_runs
+from ..errors import ScalingLawWarning
+from ..fitting import Fit, fit, load_fit
+from ..laws import get_law, law_names
+from ..planning import compute_optimal
+from ..predict import predict_points
+from .common import (
+    ColOption,
+    JsonOption,
+    QuietOption,
+    emit_json,
+    fmt,
+    parse_assignments,
+    parse_columns,
+    parse_number,
+    print_notes,
+    print_warnings,
+    stdout,
+    table,
+)
+
+app = typer.Typer()
+
+
+@app.command("laws")
+def laws_command(json_out: JsonOption = False) -> None:
+    """List the laws in the catalogue with formula and citation."""
+    rows = []
+    for name in law_names():
+        law = get_law(name if name != "power" else "power:N")
+        rows.append({"name": "power:X" if name == "power" else name, "formula": law.formula.replace(" N^", " X^") if name == "power" else law.formula,
+                     "parameters": list(law.parameter_names), "variables": ["N|D|C|step"] if name == "power" else list(law.variables),
+                     "citation": law.citation})
+    if json_out:
+        emit_json(rows)
+        return
+    stdout.print(table("Scaling laws", ["name", "formula", "citation"], [(r["name"], r["formula"], r["citation"]) for r in rows], justify_numbers=False))
+
+
+def fit_table(result: Fit):
+    summary = result.summary()
+    columns = ["parameter", "value"] + (["lower", "upper"] if "lower" in summary.columns else [])
+    rows = [[name, *[row[c] for c in columns[1:]]] for name, row in summary.iterrows()]
+    title = f"{result.law.name}: {result.law.formula}"
+    if result.bootstrap is not None:
+        title += f"  ({result.bootstrap.level:.0%} bootstrap intervals)"
+    return table(title, columns, rows)
+
+
+def show_fit(result: Fit, quiet: bool = False) -> None:
+    stdout.print(fit_table(result))
+    if not quiet:
+        stdout.print(f"objective {fmt(result.objective)} ({result.loss.name}, delta {result.loss.delta:g}, {result.loss.space} residuals, summed over {result.n_points} points)")
+        stdout.print(f"status: {result.status}")
+        print_notes(result.notes)
+    print_warnings(result.warnings)
+
+
+@app.command("fit")
+def fit_command(
+    runs: Annotated[str, typer.Argument(help="Runs file (CSV, TSV, Parquet, JSON, JSONL) or dataset:NAME.")],
+    law: Annotated[str, typer.Option("--law", "-l", help="Law name (see `scalinglaws laws`), e.g. chinchilla, kaplan, power:D.")] = "chinchilla",
+    col: ColOption = None,
+    loss: Annotated[str, typer.Option(help="huber, squared or absolute.")] = "huber",
+    delta: Annotated[float, typer.Option(help="Huber delta.")] = 1e-3,
+    space: Annotated[str, typer.Option(help="Residuals in 'log' or 'linear' space.")] = "log",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the fit JSON here.")] = None,
+    json_out: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Fit a law to runs; print the parameters or the fit JSON."""
+    data = read_runs(runs, columns=parse_columns(col))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScalingLawWarning)
+        result = fit(data, law, loss=loss, delta=delta, space=space)
+    if output is not None:
+        result.save(output)
+    if json_out:
+        emit_json(result.to_dict())
+    else:
+        show_fit(result, quiet)
+        if output is not None:
+            stdout.print(f"saved fit to {output}")
+    if not result.converged:
+        raise typer.Exit(1)
+
+
+@app.command("predict")
+def predict_command(
+    fit_path: Annotated[str, typer.Argument(metavar="FIT", help="Fit JSON written by `scalinglaws fit -o`.")],
+    points: Annotated[list[str], typer.Argument(metavar="NAME=VALUE...", help="Inputs, e.g. N=7e10 D=1.4e12 (comma lists give several points).")],
+    json_out: JsonOption = False,
+) -> None:
+    """Predict the loss of the fitted law at given inputs."""
+    result = load_fit(fit_path)
+    values = parse_assignments(points)
+    lengths = {len(v) for v in values.values()}
+    if len(lengths) > 1 and not lengths <= {1, max(lengths)}:
+        from ..errors import InputError
+
+        raise InputError("comma-separated inputs must have the same number of values (or one value)")
+    count = max(lengths) if lengths else 0
+    rows = [{k: (v[i] if len(v) > 1 else v[0]) for k, v in values.items()} for i in range(count)]
+    predictions = predict_points(result, rows)
+    if json_out:
+        emit_json([p.to_dict() for p in predictions])
+        return
+    names = list(result.law.variables)
+    stdout.print(table(f"{result.law.name} predictions", [*names, "loss"], [[*(p.inputs[n] for n in names), p.loss] for p in predictions]))
+    print_warnings(w for p in predictions for w in p.warnings)
+
+
+@app.command("optimal")
+def optimal_command(
+    fit_path: Annotated[str, typer.Argument(metavar="FIT", help="Fit JSON written by `scalinglaws fit -o`.")],
+    compute: Annotated[str, typer.Option("--compute", "-c", help="Training compute budget in FLOPs, e.g. 5.76e23.")],
+    json_out: JsonOption = False,
+) -> None:
+    """Compute-optimal N, D, tokens per parameter and loss at a FLOP budget."""
+    result = load_fit(fit_path)
+    allocation = compute_optimal(result, parse_number(compute, "--compute"))
+    if json_out:
+        emit_json(allocation.to_dict())
+        return
+    stdout.print(table(f"compute-optimal allocation ({allocation.method})", ["C (FLOPs)", "N (params)", "D (tokens)", "D/N", "loss"],
+                       [[allocation.C, allocation.N, allocation.D, allocation.tokens_per_param, allocation.loss]]))
+
+
+@app.command("datasets")
+def datasets_command(json_out: JsonOption = False) -> None:
+    """List the bundled datasets (use them as dataset:NAME)."""
+    frame = bundled.list_datasets()
+    if json_out:
+        emit_json(frame.to_dict(orient="records"))
+        return
+    stdout.print(table("Bundled datasets (use as dataset:NAME)", list(frame.columns), frame.itertuples(index=False), justify_numbers=False))

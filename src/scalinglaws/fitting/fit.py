@@ -1,0 +1,175 @@
+"""``fit()``: the front door of the fitting engine."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..data.readers import read_runs
+from ..data.runs import Runs
+from ..errors import BoundWarning, ConvergenceWarning, InputError
+from ..laws.base import Law, get_law
+from .objectives import Loss, make_loss
+from .polish import polish
+from .result import Fit, FitWarning
+from .search import evaluate_grid, local_minima
+
+#: Grid points polished by the local solver (the best one and the best other local minima).
+DEFAULT_CANDIDATES = 4
+
+
+def fit(
+    runs: Runs | pd.DataFrame | str,
+    law: str | Law,
+    *,
+    loss: str | Loss = "huber",
+    delta: float = 1e-3,
+    space: str = "log",
+    columns: Mapping[str, str] | None = None,
+    candidates: int = DEFAULT_CANDIDATES,
+    target: str = "loss",
+) -> Fit:
+    r"""Fit a scaling law to runs by global search and local polish.
+
+    The linear parameters (E, A, B...) are solved exactly by non-negative
+    least squares at every point of a dense grid of the nonlinear ones
+    (variable projection); the best grid points that are local minima are
+    then polished over all parameters, minimising the **sum** of the loss of
+    the residuals (Huber with ``delta`` on log residuals by default,
+    REFERENCE.md §1.3). The result does not depend on an initial guess.
+
+    Parameters
+    ----------
+    runs:
+        A :class:`Runs` table, a DataFrame, a path or ``"dataset:NAME"``.
+    law:
+        A catalogue name (``"chinchilla"``, ``"kaplan"``, ``"power:D"``) or a
+        :class:`Law`.
+    loss, delta, space:
+        The objective: ``"huber"`` (default, ``delta=1e-3``), ``"squared"``
+        or ``"absolute"``, on ``"log"`` (default) or ``"linear"`` residuals.
+    columns:
+        Role -> column name mapping used when ``runs`` is read here.
+    candidates:
+        How many grid minima to polish.
+    target:
+        The column to fit (default ``"loss"``).
+
+    Returns
+    -------
+    Fit
+        A frozen record; ``fit.status`` is ``"converged"`` or says why not.
+
+    Raises
+    ------
+    InputError
+        For missing or invalid columns, too few points, unknown names.
+
+    Examples
+    --------
+    >>> import scalinglaws as sl
+    >>> result = sl.fit("dataset:gemstones", "chinchilla")
+    >>> result.status
+    'converged'
+    """
+    law = get_law(law)
+    loss = make_loss(loss, delta=delta, space=space)
+    runs = read_runs(runs, columns=columns)
+    if not isinstance(candidates, int) or candidates < 1:
+        raise InputError(f"candidates must be a positive integer, got {candidates!r}")
+    inputs = runs.inputs(law.variables)
+    y = runs.values(target)
+    n_params = len(law.parameters)
+    if y.size <= n_params:
+        raise InputError(
+            f"law {law.name!r} has {n_params} parameters but the data has only {y.size} point(s); "
+            f"add runs (at least {n_params + 1}) or choose a law with fewer parameters"
+        )
+    grid = evaluate_grid(law, inputs, y, loss)
+    if not np.isfinite(grid.objective).any():
+        return _failed(law, loss, runs, y, inputs, grid.size, "not converged: no grid point gives valid predictions")
+    best = None
+    for index in local_minima(grid, candidates):
+        start = {name: float(values[index]) for name, values in grid.params.items()}
+        result = polish(law, start, inputs, y, loss)
+        if best is None or result.objective < best.objective:
+            best = result
+    assert best is not None
+    grid_best = float(np.min(grid.objective))
+    if not np.isfinite(best.objective) or best.objective > grid_best * (1 + 1e-12):
+        status = f"not converged: the local solver ended above the grid's best objective ({best.message})"
+    elif not best.success:
+        status = f"not converged: {best.message}"
+    else:
+        status = "converged"
+    predicted = law.function(best.params, inputs)
+    residuals = loss.residuals(predicted, y)
+    fit_warnings = _bound_warnings(law, best.params)
+    if status != "converged":
+        fit_warnings.append(FitWarning(ConvergenceWarning.code, status))
+    for w in fit_warnings:
+        category = BoundWarning if w.code == BoundWarning.code else ConvergenceWarning
+        warnings.warn(w.message, category, stacklevel=2)
+    return Fit(
+        law=law,
+        params=best.params,
+        objective=best.objective,
+        loss=loss,
+        n_points=int(y.size),
+        status=status,
+        warnings=tuple(fit_warnings),
+        data_range={v: (float(inputs[v].min()), float(inputs[v].max())) for v in law.variables},
+        residual_std=float(np.std(residuals, ddof=min(n_params, y.size - 1))) if y.size > 1 else 0.0,
+        provenance=_provenance(runs, law, target, grid.size, candidates),
+        notes=runs.notes,
+    )
+
+
+def _provenance(runs: Runs, law: Law, target: str, starts: int, candidates: int) -> dict[str, object]:
+    return {
+        "version": __version__,
+        "data_sha256": runs.sha256([*law.variables, target]),
+        "source": runs.source,
+        "columns": {role: runs.mapping.get(role, role) for role in (*law.variables, target)},
+        "target": target,
+        "starts": starts,
+        "solver": (
+            f"variable projection (exact NNLS for the linear parameters) over a {starts}-point grid "
+            f"of the nonlinear parameters, then trust-region least squares polish of the best "
+            f"{candidates} grid minima"
+        ),
+        "flop_accounting": "C = 6 N D",
+    }
+
+
+def _bound_warnings(law: Law, params: Mapping[str, float]) -> list[FitWarning]:
+    out = []
+    for p in law.parameters:
+        value = params[p.name]
+        span = max(abs(p.lower), abs(p.upper) if np.isfinite(p.upper) else 0.0, 1.0)
+        near_lower = value <= p.lower + 1e-6 * span if not p.log_scale else value <= max(p.lower, 1e-10)
+        near_upper = np.isfinite(p.upper) and value >= p.upper - 1e-6 * span
+        if near_lower or near_upper:
+            bound = p.lower if near_lower else p.upper
+            out.append(FitWarning(BoundWarning.code, f"parameter {p.name} = {value:.6g} is at its bound {bound:g}; the data may not identify it"))
+    return out
+
+
+def _failed(law: Law, loss: Loss, runs: Runs, y: np.ndarray, inputs: dict, starts: int, status: str) -> Fit:
+    warnings.warn(status, ConvergenceWarning, stacklevel=3)
+    return Fit(
+        law=law,
+        params={p.name: float("nan") for p in law.parameters},
+        objective=float("inf"),
+        loss=loss,
+        n_points=int(y.size),
+        status=status,
+        warnings=(FitWarning(ConvergenceWarning.code, status),),
+        data_range={v: (float(inputs[v].min()), float(inputs[v].max())) for v in law.variables},
+        provenance=_provenance(runs, law, "loss", starts, 0),
+        notes=runs.notes,
+    )

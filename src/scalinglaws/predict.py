@@ -1,0 +1,96 @@
+"""Predictions from a fitted law."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import ExtrapolationWarning, InputError
+from .fitting.result import Fit, FitWarning
+
+#: Warn when an input lies this many times beyond the fitted range.
+EXTRAPOLATION_FACTOR = 10.0
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The predicted value of the law at one set of inputs."""
+
+    inputs: dict[str, float]
+    loss: float
+    interval: tuple[float, float] | None = None
+    interval_kind: str | None = None
+    warnings: tuple[FitWarning, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "inputs": self.inputs,
+            "loss": self.loss,
+            "interval": list(self.interval) if self.interval else None,
+            "interval_kind": self.interval_kind,
+            "warnings": [w.to_dict() for w in self.warnings],
+        }
+
+
+def _inputs(fit: Fit, inputs: Mapping[str, object]) -> dict[str, np.ndarray]:
+    unknown = sorted(set(inputs) - set(fit.law.variables))
+    if unknown:
+        raise InputError(f"law {fit.law.name!r} takes inputs {', '.join(fit.law.variables)}; unknown input(s): {', '.join(unknown)}")
+    missing = [v for v in fit.law.variables if v not in inputs]
+    if missing:
+        example = " ".join(f"{v}=..." for v in fit.law.variables)
+        raise InputError(f"missing input(s) {', '.join(missing)} for law {fit.law.name!r}; give all of: {example}")
+    arrays = {}
+    for name in fit.law.variables:
+        try:
+            values = np.asarray(inputs[name], dtype=float)
+        except (TypeError, ValueError):
+            raise InputError(f"input {name} must be a number, got {inputs[name]!r}") from None
+        if not np.all(np.isfinite(values)) or np.any(values <= 0):
+            raise InputError(f"input {name} must be a finite number > 0, got {inputs[name]!r}")
+        arrays[name] = values
+    return arrays
+
+
+def extrapolation_warnings(fit: Fit, arrays: Mapping[str, np.ndarray]) -> tuple[FitWarning, ...]:
+    """Warn, saying how far, where inputs lie far outside the fitted range."""
+    out = []
+    for name, values in arrays.items():
+        lo, hi = fit.data_range.get(name, (np.nan, np.nan))
+        peak = float(np.max(values))
+        if np.isfinite(hi) and peak > EXTRAPOLATION_FACTOR * hi:
+            out.append(FitWarning(ExtrapolationWarning.code, f"{name} = {peak:.3g} is {peak / hi:.0f}x the largest {name} fitted ({hi:.3g})"))
+        low = float(np.min(values))
+        if np.isfinite(lo) and low < lo / EXTRAPOLATION_FACTOR:
+            out.append(FitWarning(ExtrapolationWarning.code, f"{name} = {low:.3g} is {lo / low:.0f}x below the smallest {name} fitted ({lo:.3g})"))
+    return tuple(out)
+
+
+def predict(fit: Fit, **inputs: object) -> np.ndarray:
+    """Predicted loss at the given inputs (scalars or arrays that broadcast).
+
+    Examples
+    --------
+    >>> from scalinglaws.laws import CHINCHILLA, CHINCHILLA_PUBLISHED
+    >>> from scalinglaws.fitting import Fit, Loss
+    >>> f = Fit(CHINCHILLA, CHINCHILLA_PUBLISHED, 0.0, Loss(), 0, "converged")
+    >>> round(float(predict(f, N=70e9, D=1.4e12)), 4)
+    1.9208
+    """
+    arrays = _inputs(fit, inputs)
+    for w in extrapolation_warnings(fit, arrays):
+        warnings.warn(w.message, ExtrapolationWarning, stacklevel=2)
+    return np.asarray(fit.law.function(dict(fit.params), arrays), dtype=float)
+
+
+def predict_points(fit: Fit, points: list[Mapping[str, object]]) -> list[Prediction]:
+    """One :class:`Prediction` per point, each with its extrapolation warnings."""
+    out = []
+    for point in points:
+        arrays = _inputs(fit, point)
+        value = float(fit.law.function(dict(fit.params), arrays))
+        out.append(Prediction({k: float(v) for k, v in arrays.items()}, value, warnings=extrapolation_warnings(fit, arrays)))
+    return out

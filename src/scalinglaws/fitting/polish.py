@@ -21,6 +21,7 @@ from .objectives import Loss
 #: Smallest value a log-scale parameter starts from when the search put it at 0.
 LOG_FLOOR = 1e-12
 COMPLEX_STEP = 1e-30
+ABSOLUTE_SURROGATE_DELTA = 1e-5
 
 
 @dataclass(frozen=True)
@@ -89,8 +90,10 @@ def polish(
             return Polished(dict(start), float("inf"), False, "start gives invalid predictions", 0)
         kwargs = {"loss": "huber", "f_scale": loss.delta} if loss.name == "huber" else {"loss": "linear"}
         if loss.name == "absolute":
-            # A smooth stand-in for |r| whose minimiser is the same to high accuracy.
-            kwargs = {"loss": "soft_l1", "f_scale": 1e-9}
+            # Huber with a tiny delta is delta * |r| away from zero: a smooth stand-in for
+            # |r| whose minimiser agrees to high accuracy (soft_l1 converged far worse here).
+            scale = 1.0 if loss.space == "log" else float(np.median(np.abs(y)))
+            kwargs = {"loss": "huber", "f_scale": ABSOLUTE_SURROGATE_DELTA * scale}
         result = least_squares(
             residuals,
             u0,

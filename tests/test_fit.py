@@ -1,0 +1,183 @@
+"""The fitting engine: recovery, golden fits on real data, the reference procedure, determinism."""
+
+import json
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import scalinglaws as sl
+from scalinglaws.errors import BoundWarning, ScalingLawWarning
+from scalinglaws.fitting.reference import reference_fit
+from scalinglaws.laws import CHINCHILLA_PUBLISHED, KAPLAN_PUBLISHED
+from scalinglaws.simulate import chinchilla_ladder, simulate_runs
+
+LADDER = chinchilla_ladder()
+TRUTHS = {
+    "chinchilla": (CHINCHILLA_PUBLISHED, LADDER),
+    "kaplan": (KAPLAN_PUBLISHED, LADDER),
+    "power:N": ({"E": 1.7, "A": 400.0, "alpha": 0.34}, {"N": np.geomspace(1e7, 1e10, 12)}),
+    "power:D": ({"E": 1.7, "A": 410.0, "alpha": 0.28}, {"D": np.geomspace(1e9, 1e12, 12)}),
+    "power:C": ({"E": 1.8, "A": 2000.0, "alpha": 0.15}, {"C": np.geomspace(1e17, 1e22, 12)}),
+    "power:step": ({"E": 2.1, "A": 9.0, "alpha": 0.5}, {"step": np.geomspace(100, 1e5, 15)}),
+}
+
+
+@pytest.mark.parametrize("name", list(TRUTHS))
+def test_noise_free_recovery_to_1e6(name):
+    truth, inputs = TRUTHS[name]
+    runs = simulate_runs(name, truth, **inputs)
+    result = sl.fit(runs, name)
+    assert result.status == "converged"
+    for key, value in truth.items():
+        assert result.params[key] == pytest.approx(value, rel=1e-6), key
+
+
+@pytest.mark.parametrize("name", ["chinchilla", "power:N"])
+def test_noisy_recovery_is_close(name):
+    truth, inputs = TRUTHS[name]
+    runs = simulate_runs(name, truth, noise=0.005, seed=3, **inputs)
+    result = sl.fit(runs, name)
+    assert result.converged
+    # With 0.5% noise on a 40-point ladder the loss surface is recovered to
+    # well under 1% across the fitted range (the parameters themselves are
+    # correlated; interval coverage is tested with the bootstrap).
+    law = sl.get_law(name)
+    assert np.max(np.abs(law.function(result.params, inputs) / law.function(truth, inputs) - 1)) < 0.01
+    realised = np.log(runs.values("loss") / law.function(truth, inputs))
+    assert result.residual_std == pytest.approx(np.std(realised), rel=0.35)
+
+
+def test_gemstones_matches_published_approach_3(tmp_path):
+    # ../shared/data/gemstones/README.md: hot (<=100B), delta 1e-3: alpha 0.29287, E = e^0.76226.
+    runs = sl.read_runs("dataset:gemstones")
+    result = sl.fit(runs, "chinchilla")
+    assert result.params["alpha"] == pytest.approx(0.29287, abs=5e-4)
+    assert result.params["E"] == pytest.approx(math.exp(0.76226), rel=1e-3)
+    published = {"E": math.exp(0.76226), "A": math.exp(5.3613), "alpha": 0.29287, "B": math.exp(15.416), "beta": 0.71287}
+    inputs = runs.inputs(["N", "D"])
+    published_objective = float(result.loss.total(result.law.function(published, inputs), runs.values("loss")))
+    assert result.objective <= published_objective
+
+
+def test_gemstones_delta_1e4_beats_full_reference_grid():
+    # The data collector's full 4,500-start L-BFGS-B run gave 2.0759e-4 (authors: 2.0760e-4,
+    # alpha 0.2989). We reach a lower objective (2.0751e-4) at a nearby alpha: the
+    # reference's L-BFGS runs stop early in the flat (B, beta) direction.
+    result = sl.fit("dataset:gemstones", "chinchilla", delta=1e-4)
+    assert result.objective < 2.0759e-4 * (1 - 1e-4)
+    assert result.params["alpha"] == pytest.approx(0.2989, abs=0.01)
+    assert result.params["E"] == pytest.approx(math.exp(0.7663), rel=2e-3)
+
+
+@pytest.mark.slow
+def test_objective_no_higher_than_4500_start_reference():
+    # The full reference recipe (REFERENCE.md §1.3) on a small noisy ladder,
+    # where 4,500 scipy L-BFGS-B runs take seconds, not minutes.
+    ladder = chinchilla_ladder(sizes=6, tokens_per_size=4)
+    runs = simulate_runs("chinchilla", CHINCHILLA_PUBLISHED, noise=0.01, seed=11, **ladder)
+    ours = sl.fit(runs, "chinchilla")
+    ref = reference_fit(runs.values("N"), runs.values("D"), runs.values("loss"))
+    assert ref.starts == 4500
+    assert ours.objective <= ref.objective * (1 + 1e-9)
+
+
+def test_gemstones_no_higher_than_reference_subset():
+    # Every 9th start of the reference grid on the real data (the full grid is in benchmarks/fit_speed.py).
+    from scalinglaws.fitting.reference import reference_grid
+
+    runs = sl.read_runs("dataset:gemstones")
+    ours = sl.fit(runs, "chinchilla")
+    ref = reference_fit(runs.values("N"), runs.values("D"), runs.values("loss"), starts=reference_grid()[::9])
+    assert ours.objective <= ref.objective * (1 + 1e-9)
+    assert ours.params["alpha"] == pytest.approx(ref.params["alpha"], rel=1e-4)
+
+
+def test_same_input_gives_byte_identical_json():
+    a = sl.fit("dataset:gemstones", "chinchilla").to_json()
+    b = sl.fit("dataset:gemstones", "chinchilla").to_json()
+    assert a == b
+    doc = json.loads(a)
+    for key in ("schema", "law", "formula", "params", "objective", "loss", "n_points", "status", "warnings", "provenance"):
+        assert key in doc
+    assert doc["schema"] == "scalinglaws.fit/1"
+    assert set(doc["provenance"]) >= {"version", "data_sha256", "starts", "solver"}
+    assert doc["loss"] == {"name": "huber", "delta": 1e-3, "space": "log"}
+
+
+def test_saved_fit_round_trips(tmp_path):
+    result = sl.fit("dataset:gemstones", "chinchilla")
+    path = tmp_path / "fit.json"
+    result.save(path)
+    loaded = sl.load_fit(path)
+    assert loaded.params == result.params  # unrounded, exactly
+    assert loaded.to_json() == result.to_json()
+
+
+def test_d_is_derived_from_compute_and_said():
+    truth, inputs = TRUTHS["chinchilla"]
+    runs = simulate_runs("chinchilla", truth, **inputs)
+    frame = pd.DataFrame({"Model Size": runs.table["N"], "Training FLOP": 6 * runs.table["N"] * runs.table["D"], "loss": runs.table["loss"]})
+    result = sl.fit(frame, "chinchilla", columns={"N": "Model Size", "C": "Training FLOP"})
+    assert "D derived as C / (6 N)" in result.notes
+    assert result.params["beta"] == pytest.approx(truth["beta"], rel=1e-6)
+
+
+@pytest.mark.parametrize("loss", ["squared", "absolute"])
+def test_other_objectives_recover_noise_free_parameters(loss):
+    truth, inputs = TRUTHS["chinchilla"]
+    runs = simulate_runs("chinchilla", truth, **inputs)
+    result = sl.fit(runs, "chinchilla", loss=loss)
+    assert result.params["alpha"] == pytest.approx(truth["alpha"], rel=1e-4)
+    assert result.loss.name == loss
+
+
+def test_linear_space_objective():
+    truth, inputs = TRUTHS["power:N"]
+    result = sl.fit(simulate_runs("power:N", truth, **inputs), "power:N", space="linear", loss="squared")
+    assert result.params["alpha"] == pytest.approx(truth["alpha"], rel=1e-6)
+
+
+def test_parameter_on_bound_warns():
+    # Data with no irreducible term: E is driven to 0.
+    n = np.geomspace(1e7, 1e10, 10)
+    frame = pd.DataFrame({"N": n, "loss": 50.0 * n**-0.2})
+    with pytest.warns(BoundWarning, match="parameter E .* is at its bound 0"):
+        result = sl.fit(frame, "power:N")
+    assert any(w.code == "parameter_at_bound" for w in result.warnings)
+
+
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        (pd.DataFrame({"N": [1e8, 2e8, 4e8], "loss": [3, 2.9, 2.8]}), "missing column for 'D'"),
+        (pd.DataFrame({"N": [1e8, -2e8, 4e8, 8e8, 1e9, 2e9, 3e9], "D": [1e9] * 7, "loss": [3.0] * 7}), "must be > 0 .* row 1"),
+        (pd.DataFrame({"N": [1e8, 2e8, 4e8, 8e8, 1e9, 2e9, 3e9], "D": [1e9] * 7, "loss": [3.0, np.nan, 3, 3, 3, 3, 3]}), "'loss' has 1 missing"),
+        (pd.DataFrame({"N": ["1e8", "big", "1e9", "1", "2", "3", "4"], "D": [1e9] * 7, "loss": [3.0] * 7}), "non-numeric value.*'big'"),
+        (pd.DataFrame({"N": [1e8, 2e8, 4e8], "D": [1e9] * 3, "loss": [3.0, 2.9, 2.8]}), "5 parameters but the data has only 3"),
+    ],
+)
+def test_bad_input_is_named(frame, message):
+    with pytest.raises(sl.InputError, match=message):
+        sl.fit(frame, "chinchilla")
+
+
+def test_bad_loss_names():
+    with pytest.raises(sl.InputError, match="unknown loss 'l2'"):
+        sl.fit("dataset:gemstones", "chinchilla", loss="l2")
+    with pytest.raises(sl.InputError, match="--delta must be a positive number"):
+        sl.fit("dataset:gemstones", "chinchilla", delta=0.0)
+
+
+def test_user_column_names_in_messages():
+    frame = pd.DataFrame({"size": [1e8, 0, 4e8, 5e8, 6e8, 7e8, 8e8], "D": [1e9] * 7, "loss": [3.0] * 7})
+    with pytest.raises(sl.InputError, match="'N' \\(column 'size'\\)"):
+        sl.fit(frame, "chinchilla", columns={"N": "size"})
+
+
+def test_no_warnings_on_a_clean_fit():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ScalingLawWarning)
+        sl.fit("dataset:gemstones", "chinchilla")

@@ -1,0 +1,149 @@
+"""The command-line contract: --json documents, exit codes, one-line errors."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scalinglaws.cli import main
+from scalinglaws.laws import CHINCHILLA_PUBLISHED
+from scalinglaws.simulate import chinchilla_ladder, simulate_runs
+
+
+def run(capsys, *args):
+    """Run the CLI in-process; return (exit code, stdout, stderr)."""
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def runs_csv(tmp_path):
+    runs = simulate_runs("chinchilla", CHINCHILLA_PUBLISHED, noise=0.002, seed=5, **chinchilla_ladder())
+    frame = pd.DataFrame({"Model Size": runs.table["N"], "Training FLOP": runs.table["C"], "loss": runs.table["loss"]})
+    path = tmp_path / "runs.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_fit_json_with_column_mapping_derives_d(capsys, runs_csv, tmp_path):
+    out_path = tmp_path / "fit.json"
+    code, out, err = run(capsys, "fit", str(runs_csv), "--law", "chinchilla", "--col", "N=Model Size", "--col", "C=Training FLOP", "--json", "-o", str(out_path))
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["law"] == "chinchilla" and doc["status"] == "converged"
+    assert "D derived as C / (6 N)" in doc["notes"]
+    assert doc["params"]["alpha"] == pytest.approx(CHINCHILLA_PUBLISHED["alpha"], rel=0.05)
+    assert json.loads(out_path.read_text()) == doc
+
+
+def test_predict_and_optimal_on_saved_fit(capsys, runs_csv, tmp_path):
+    fit_path = tmp_path / "fit.json"
+    run(capsys, "fit", str(runs_csv), "--col", "N=Model Size", "--col", "C=Training FLOP", "-o", str(fit_path), "--json")
+    code, out, err = run(capsys, "predict", str(fit_path), "N=7e10", "D=1.4e12", "--json")
+    assert code == 0, err
+    predictions = json.loads(out)
+    assert len(predictions) == 1 and set(predictions[0]) >= {"inputs", "loss", "interval"}
+    # Close to the truth used to simulate (0.2% noise).
+    assert predictions[0]["loss"] == pytest.approx(1.9208, rel=0.01)
+    code, out, err = run(capsys, "optimal", str(fit_path), "--compute", "5.76e23", "--json")
+    assert code == 0, err
+    plan = json.loads(out)
+    assert set(plan) >= {"C", "N", "D", "tokens_per_param", "loss"}
+    assert 6 * plan["N"] * plan["D"] == pytest.approx(5.76e23, rel=1e-9)
+
+
+def test_laws_lists_formula_and_citation(capsys):
+    code, out, _ = run(capsys, "laws", "--json")
+    assert code == 0
+    laws = {row["name"]: row for row in json.loads(out)}
+    assert {"chinchilla", "kaplan", "power:X"} <= set(laws)
+    assert "Hoffmann" in laws["chinchilla"]["citation"]
+    assert laws["chinchilla"]["formula"] == "L = E + A / N^alpha + B / D^beta"
+
+
+def test_demo_prints_fit_forecast_and_plan(capsys):
+    code, out, err = run(capsys, "demo", "--json", "--no-report") if "--no-report" in _demo_help() else run(capsys, "demo", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["fit"]["status"] == "converged"
+    assert doc["forecast"]["inputs"]["N"] == pytest.approx(10 * 2007837696)
+    assert doc["optimal"]["C"] == pytest.approx(100 * 6 * 2007837696 * 100034150400, rel=1e-6)
+
+
+def _demo_help() -> str:
+    return subprocess.run([sys.executable, "-m", "scalinglaws", "demo", "--help"], capture_output=True, text=True).stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("fit", "nope.csv"), "file not found: 'nope.csv'"),
+        (("fit", "dataset:gemstones", "--law", "chinchila"), "unknown law 'chinchila'"),
+        (("fit", "dataset:gemstones", "--col", "N"), "--col expects ROLE=COLUMN"),
+        (("fit", "dataset:gemstones", "--col", "X=loss"), "unknown role 'X'"),
+        (("fit", "dataset:nothing"), "unknown dataset 'nothing'"),
+        (("predict", "missing.json", "N=1"), "fit file not found"),
+        (("fit", "dataset:gemstones", "--loss", "l2"), "unknown loss 'l2'"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(capsys, args, message):
+    code, out, err = run(capsys, *args)
+    assert code == 2
+    assert out == ""
+    assert message in " ".join(err.split())
+    assert "Traceback" not in err
+
+
+def test_bad_values_in_file_exit_2(capsys, tmp_path):
+    path = tmp_path / "bad.csv"
+    pd.DataFrame({"N": [1e8, 0, 3e8, 4e8, 5e8, 6e8], "D": [1e9] * 6, "loss": [3.0] * 6}).to_csv(path, index=False)
+    code, _, err = run(capsys, "fit", str(path))
+    assert code == 2
+    assert "must be > 0" in err and "row 1" in err
+    unreadable = tmp_path / "bad.parquet"
+    unreadable.write_text("not parquet")
+    code, _, err = run(capsys, "fit", str(unreadable))
+    assert code == 2 and "cannot read" in err
+
+
+def test_predict_bad_inputs_exit_2(capsys, tmp_path):
+    fit_path = tmp_path / "fit.json"
+    run(capsys, "fit", "dataset:gemstones", "-o", str(fit_path), "--json")
+    for args, message in [(("N=abc", "D=1"), "N must be a number"), (("N=1e9",), "missing input(s) D"), (("N=1e9", "D=-1"), "finite number > 0")]:
+        code, _, err = run(capsys, "predict", str(fit_path), *args)
+        assert code == 2 and message in err, err
+    code, _, err = run(capsys, "optimal", str(fit_path), "--compute", "lots")
+    assert code == 2 and "--compute must be a number" in err
+    not_a_fit = tmp_path / "other.json"
+    not_a_fit.write_text("{}")
+    code, _, err = run(capsys, "predict", str(not_a_fit), "N=1", "D=1")
+    assert code == 2 and "not a scalinglaws fit" in err
+
+
+def test_failed_fit_exits_1_and_says_so(capsys, monkeypatch):
+    # Force the local solver to stop on its evaluation limit.
+    import sys
+
+    fit_module = sys.modules["scalinglaws.fitting.fit"]
+    from scalinglaws.fitting.polish import Polished
+
+    real = fit_module.polish
+
+    def exhausted(*args, **kwargs):
+        result = real(*args, **kwargs)
+        return Polished(result.params, result.objective, False, "The maximum number of function evaluations is exceeded.", result.evaluations)
+
+    monkeypatch.setattr(fit_module, "polish", exhausted)
+    code, out, _ = run(capsys, "fit", "dataset:gemstones", "--json")
+    assert code == 1
+    doc = json.loads(out)
+    assert doc["status"].startswith("not converged: The maximum number of function evaluations")
+    assert any(w["code"] == "not_converged" for w in doc["warnings"])

@@ -1,0 +1,28 @@
+"""The README's promises: two set-up commands first, runnable Python examples."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def test_two_setup_commands_come_first():
+    bash = blocks("bash")
+    assert bash[0].strip() == "pip install . && scalinglaws demo"
+    assert bash[1].strip() == 'pip install -e ".[test]" && python -m pytest -q'
+    ci = (README.parent / ".ci" / "run").read_text()
+    assert bash[1].strip() in ci
+
+
+@pytest.mark.filterwarnings("ignore::scalinglaws.errors.ScalingLawWarning")
+@pytest.mark.parametrize("index", range(len(blocks("python"))))
+def test_python_examples_run(index, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = blocks("python")[index]
+    exec(compile(code, f"README.md python block {index}", "exec"), {"__name__": "__readme__"})

@@ -22,15 +22,19 @@ class Prediction:
     inputs: dict[str, float]
     loss: float
     interval: tuple[float, float] | None = None
-    interval_kind: str | None = None
+    new_run_interval: tuple[float, float] | None = None
+    level: float | None = None
     warnings: tuple[FitWarning, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         return {
             "inputs": self.inputs,
             "loss": self.loss,
+            # The interval of the mean law (parameter uncertainty only) ...
             "interval": list(self.interval) if self.interval else None,
-            "interval_kind": self.interval_kind,
+            # ... and of a new run's measured loss (adds the residual scatter).
+            "new_run_interval": list(self.new_run_interval) if self.new_run_interval else None,
+            "level": self.level,
             "warnings": [w.to_dict() for w in self.warnings],
         }
 
@@ -86,11 +90,26 @@ def predict(fit: Fit, **inputs: object) -> np.ndarray:
     return np.asarray(fit.law.function(dict(fit.params), arrays), dtype=float)
 
 
-def predict_points(fit: Fit, points: list[Mapping[str, object]]) -> list[Prediction]:
-    """One :class:`Prediction` per point, each with its extrapolation warnings."""
+def predict_points(fit: Fit, points: list[Mapping[str, object]], *, level: float | None = None) -> list[Prediction]:
+    """One :class:`Prediction` per point, each with its extrapolation warnings.
+
+    With bootstrap replicates in ``fit`` (or when ``level`` is given, which
+    then requires them), each prediction carries the interval of the mean
+    law and the wider interval for a new run's measured loss.
+    """
+    from .uncertainty.intervals import prediction_interval
+
+    want_intervals = fit.bootstrap is not None or level is not None
+    level = level if level is not None else (fit.bootstrap.level if fit.bootstrap else None)
     out = []
     for point in points:
         arrays = _inputs(fit, point)
         value = float(fit.law.function(dict(fit.params), arrays))
-        out.append(Prediction({k: float(v) for k, v in arrays.items()}, value, warnings=extrapolation_warnings(fit, arrays)))
+        interval = new_run = None
+        if want_intervals:
+            lo, hi = prediction_interval(fit, arrays, level=level, kind="mean")
+            interval = (float(lo), float(hi))
+            lo, hi = prediction_interval(fit, arrays, level=level, kind="new_run")
+            new_run = (float(lo), float(hi))
+        out.append(Prediction({k: float(v) for k, v in arrays.items()}, value, interval, new_run, level if want_intervals else None, extrapolation_warnings(fit, arrays)))
     return out

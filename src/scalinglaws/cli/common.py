@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.console import Console, Group, RenderableType
 from rich.text import Text
 from rich.table import Table
@@ -94,6 +96,25 @@ def print_warnings(items: Iterable[object]) -> None:
 def print_notes(notes: Iterable[str]) -> None:
     for note in notes:
         stdout.print(f"[dim]note:[/dim] {note}")
+
+
+@contextmanager
+def progress_bar(description: str, *, enabled: bool = True) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr, shown only on a terminal and when enabled.
+
+    Yields a ``callback(done, total)`` for the long-running function.
+    """
+    if not (enabled and stderr.is_terminal):
+        yield lambda done, total: None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+                  console=stderr, transient=True) as bar:
+        task = bar.add_task(description, total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
 
 
 def fail(message: str, code: int = 2) -> None:

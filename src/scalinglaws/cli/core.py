@@ -15,6 +15,7 @@ from ..fitting import Fit, fit, load_fit
 from ..laws import get_law, law_names
 from ..planning import compute_optimal
 from ..predict import predict_points
+from ..uncertainty import bootstrap
 from .common import (
     ColOption,
     JsonOption,
@@ -26,6 +27,7 @@ from .common import (
     parse_number,
     print_notes,
     print_warnings,
+    progress_bar,
     stdout,
     table,
 )
@@ -76,6 +78,10 @@ def fit_command(
     delta: Annotated[float, typer.Option(help="Huber delta.")] = 1e-3,
     space: Annotated[str, typer.Option(help="Residuals in 'log' or 'linear' space.")] = "log",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the fit JSON here.")] = None,
+    n_bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap replicates (resampling runs); 0 for none.")] = 0,
+    level: Annotated[float, typer.Option(help="Coverage of the bootstrap intervals.")] = 0.95,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap resampling.")] = 0,
+    by: Annotated[str, typer.Option(help="Resampling unit: auto (runs if a run column exists), row, or a column.")] = "auto",
     json_out: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -83,7 +89,11 @@ def fit_command(
     data = read_runs(runs, columns=parse_columns(col))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScalingLawWarning)
-        result = fit(data, law, loss=loss, delta=delta, space=space)
+        if n_bootstrap:
+            with progress_bar("bootstrap", enabled=not (json_out or quiet)) as advance:
+                result = bootstrap(data, law, replicates=n_bootstrap, level=level, seed=seed, by=by, progress=advance, loss=loss, delta=delta, space=space)
+        else:
+            result = fit(data, law, loss=loss, delta=delta, space=space)
     if output is not None:
         result.save(output)
     if json_out:
@@ -100,6 +110,7 @@ def fit_command(
 def predict_command(
     fit_path: Annotated[str, typer.Argument(metavar="FIT", help="Fit JSON written by `scalinglaws fit -o`.")],
     points: Annotated[list[str], typer.Argument(metavar="NAME=VALUE...", help="Inputs, e.g. N=7e10 D=1.4e12 (comma lists give several points).")],
+    level: Annotated[float | None, typer.Option(help="Interval coverage (needs a fit with --bootstrap).")] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Predict the loss of the fitted law at given inputs."""
@@ -112,12 +123,18 @@ def predict_command(
         raise InputError("comma-separated inputs must have the same number of values (or one value)")
     count = max(lengths) if lengths else 0
     rows = [{k: (v[i] if len(v) > 1 else v[0]) for k, v in values.items()} for i in range(count)]
-    predictions = predict_points(result, rows)
+    predictions = predict_points(result, rows, level=level)
     if json_out:
         emit_json([p.to_dict() for p in predictions])
         return
     names = list(result.law.variables)
-    stdout.print(table(f"{result.law.name} predictions", [*names, "loss"], [[*(p.inputs[n] for n in names), p.loss] for p in predictions]))
+    if predictions and predictions[0].interval is not None:
+        pct = f"{predictions[0].level:.0%}"
+        stdout.print(table(f"{result.law.name} predictions ({pct} intervals: of the mean law, and for a new run's loss)",
+                           [*names, "loss", "mean lower", "mean upper", "new-run lower", "new-run upper"],
+                           [[*(p.inputs[n] for n in names), p.loss, *p.interval, *p.new_run_interval] for p in predictions]))
+    else:
+        stdout.print(table(f"{result.law.name} predictions", [*names, "loss"], [[*(p.inputs[n] for n in names), p.loss] for p in predictions]))
     print_warnings(w for p in predictions for w in p.warnings)
 
 

@@ -101,9 +101,9 @@ def polish(
             bounds=(transform.lower, transform.upper),
             method="trf",
             x_scale="jac",
-            ftol=1e-15,
-            xtol=1e-15,
-            gtol=1e-15,
+            ftol=1e-12,
+            xtol=1e-12,
+            gtol=1e-12,
             max_nfev=max_evaluations,
             **kwargs,
         )

@@ -24,10 +24,7 @@ def batched_nnls(design: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np
     """Non-negative least squares for a batch of small problems.
 
     Solves ``min ||design[g] @ x - target[g]||`` subject to ``x >= 0`` for every
-    ``g``. With ``k`` columns (``k`` is 2 to 4 here) the optimum is the
-    unconstrained solution on one of the ``2^k - 1`` supports that is
-    feasible and has the least residual, so all supports are enumerated and
-    solved by batched linear algebra.
+    ``g``.
 
     Parameters
     ----------
@@ -39,13 +36,26 @@ def batched_nnls(design: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np
     coefs: array of shape (G, k)
     rss: array of shape (G,), the residual sum of squares
     """
-    g, _, k = design.shape
-    scale = np.sqrt(np.einsum("gnk,gnk->gk", design, design))
-    scale = np.where(scale > 0, scale, 1.0)
-    scaled = design / scale[:, None, :]
-    gram = np.einsum("gnk,gnl->gkl", scaled, scaled)
-    rhs = np.einsum("gnk,gn->gk", scaled, target)
+    gram = np.einsum("gnk,gnl->gkl", design, design)
+    rhs = np.einsum("gnk,gn->gk", design, target)
     total = np.einsum("gn,gn->g", target, target)
+    return nnls_from_gram(gram, rhs, total)
+
+
+def nnls_from_gram(gram: np.ndarray, rhs: np.ndarray, total: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """Batched NNLS from the normal equations ``gram = X'X``, ``rhs = X'y``, ``total = y'y``.
+
+    With ``k`` columns (2 to 4 here) the optimum is the unconstrained solution
+    on one of the ``2^k - 1`` supports that is feasible and has the least
+    residual, so all supports are enumerated and solved by batched linear
+    algebra. Columns are scaled to unit norm first for conditioning.
+    """
+    g, k, _ = gram.shape
+    scale = np.sqrt(np.maximum(np.einsum("gkk->gk", gram), 0.0))
+    scale = np.where(scale > 0, scale, 1.0)
+    gram = gram / (scale[:, :, None] * scale[:, None, :])
+    rhs = rhs / scale
+    total = np.broadcast_to(np.asarray(total, dtype=float), (g,))
     best_rss = total.copy()
     best = np.zeros((g, k))
     for size in range(1, k + 1):
@@ -88,6 +98,8 @@ def grid_axes(law: Law) -> list[tuple[str, np.ndarray]]:
 def evaluate_grid(law: Law, inputs: dict[str, np.ndarray], y: np.ndarray, loss: Loss) -> GridResult:
     """Solve the linear parameters and evaluate the objective at every grid point."""
     axes = grid_axes(law)
+    if law.projection is not None and law.projection.separable is not None and law.projection.response is None:
+        return _evaluate_separable(law, axes, inputs, y, loss)
     mesh = np.meshgrid(*[values for _, values in axes], indexing="ij")
     flat = {name: m.ravel() for (name, _), m in zip(axes, mesh, strict=True)}
     size = mesh[0].size
@@ -109,6 +121,72 @@ def evaluate_grid(law: Law, inputs: dict[str, np.ndarray], y: np.ndarray, loss: 
         for name in params:
             params[name][start:stop] = part[name]
     return GridResult(tuple(m for m in mesh[0].shape), objective, params)
+
+
+def _on_axes(values: np.ndarray, axes_used: tuple[int, ...], ndim: int) -> np.ndarray:
+    """Reshape an array over some grid axes so it broadcasts against the full grid."""
+    shape = [1] * ndim
+    for position, axis in enumerate(axes_used):
+        shape[axis] = values.shape[position]
+    return values.reshape(shape)
+
+
+def _evaluate_separable(law: Law, axes: list[tuple[str, np.ndarray]], inputs: dict[str, np.ndarray], y: np.ndarray, loss: Loss) -> GridResult:
+    """Grid search for laws whose design columns each depend on one nonlinear parameter.
+
+    The Gram matrix entry of columns ``j`` and ``l`` over the whole grid is a
+    matrix product of their per-axis value tables, so no (grid x points x
+    columns) array is ever formed: the cost is that of a few small matmuls.
+    """
+    projection = law.projection
+    assert projection is not None and projection.separable is not None
+    names = [name for name, _ in axes]
+    shape = tuple(values.size for _, values in axes)
+    ndim = len(shape)
+    weight = 1.0 / y  # relative residuals approximate log residuals
+    columns: list[tuple[int | None, np.ndarray]] = []
+    for param, column in projection.separable:
+        if param is None:
+            columns.append((None, np.asarray(column(None, inputs), dtype=float).reshape(1, -1)))
+        else:
+            axis = names.index(param)
+            columns.append((axis, np.asarray(column(axes[axis][1][:, None], inputs), dtype=float)))
+    weighted = [raw * weight for _, raw in columns]
+    k = len(columns)
+    gram = np.empty((*shape, k, k))
+    rhs = np.empty((*shape, k))
+    for j, (aj, _) in enumerate(columns):
+        rhs[..., j] = _on_axes(weighted[j].sum(axis=1), () if aj is None else (aj,), ndim) if aj is not None else weighted[j].sum()
+        for l in range(j, k):
+            al = columns[l][0]
+            if aj is None and al is None:
+                entry = np.asarray(weighted[j][0] @ weighted[l][0])
+            elif aj is None or al is None:
+                axis, table, const = (al, weighted[l], weighted[j][0]) if aj is None else (aj, weighted[j], weighted[l][0])
+                entry = _on_axes(table @ const, (axis,), ndim)
+            elif aj == al:
+                entry = _on_axes(np.einsum("in,in->i", weighted[j], weighted[l]), (aj,), ndim)
+            else:
+                product = weighted[j] @ weighted[l].T
+                entry = _on_axes(product, (aj, al), ndim) if aj < al else _on_axes(product.T, (al, aj), ndim)
+            gram[..., j, l] = entry
+            gram[..., l, j] = entry
+    size = int(np.prod(shape))
+    coefs, _ = nnls_from_gram(gram.reshape(size, k, k), rhs.reshape(size, k), float(y.size))
+    flat_index = np.unravel_index(np.arange(size), shape)
+    nl = {name: axes[i][1][flat_index[i]][:, None] for i, name in enumerate(names)}
+    params = projection.assemble(nl, coefs)
+    objective = np.empty(size)
+    chunk = max(1, CHUNK_FLOATS // max(1, 2 * y.size))
+    for start in range(0, size, chunk):
+        stop = min(size, start + chunk)
+        predicted = np.zeros((stop - start, y.size))
+        for j, (aj, raw) in enumerate(columns):
+            rows = raw[0] if aj is None else raw[flat_index[aj][start:stop]]
+            predicted += coefs[start:stop, j : j + 1] * rows
+        with np.errstate(all="ignore"):
+            objective[start:stop] = loss.total(predicted, y)
+    return GridResult(shape, objective, {name: np.asarray(values, dtype=float).ravel() for name, values in params.items()})
 
 
 def _project(law: Law, nl: dict[str, np.ndarray], inputs: dict[str, np.ndarray], y: np.ndarray) -> dict[str, np.ndarray]:

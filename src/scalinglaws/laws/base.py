@@ -63,6 +63,12 @@ class Projection:
     design: Callable[[ArrayMap, ArrayMap], np.ndarray]
     assemble: Callable[[ArrayMap, np.ndarray], dict[str, np.ndarray]]
     response: Callable[[np.ndarray, ArrayMap], np.ndarray] | None = None
+    #: Optional fast path: for each design column, the one nonlinear parameter
+    #: it depends on (``None`` for a constant column) and a function mapping that
+    #: parameter's values (shape ``(m, 1)``) and the inputs to the column values
+    #: ``(m, n)``. Lets the grid search form Gram matrices by matrix products
+    #: over each parameter's axis instead of point by point (identity response only).
+    separable: tuple[tuple[str | None, Callable[[np.ndarray, ArrayMap], np.ndarray]], ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,15 @@ CHINCHILLA = Law(
     formula="L = E + A / N^alpha + B / D^beta",
     latex=r"L(N, D) = E + \frac{A}{N^{\alpha}} + \frac{B}{D^{\beta}}",
     citation="Hoffmann et al. 2022, Training Compute-Optimal Large Language Models, arXiv:2203.15556",
-    projection=Projection(design=_chinchilla_design, assemble=_chinchilla_assemble),
+    projection=Projection(
+        design=_chinchilla_design,
+        assemble=_chinchilla_assemble,
+        separable=(
+            (None, lambda _, x: np.ones((1, x["N"].size))),
+            ("alpha", lambda a, x: x["N"] ** -a),
+            ("beta", lambda b, x: x["D"] ** -b),
+        ),
+    ),
     description="Joint loss in parameters and tokens with an irreducible term (Approach 3).",
 )
 
@@ -126,7 +134,11 @@ def _power_law(variable: str) -> Law:
         formula=f"L = E + A / {variable}^alpha",
         latex=rf"L({variable}) = E + A\,{variable}^{{-\alpha}}",
         citation="Hestness et al. 2017, arXiv:1712.00409; Henighan et al. 2020, arXiv:2010.14701",
-        projection=Projection(design=design, assemble=assemble),
+        projection=Projection(
+            design=design,
+            assemble=assemble,
+            separable=((None, lambda _, x: np.ones((1, x[variable].size))), ("alpha", lambda a, x: x[variable] ** -a)),
+        ),
         description=f"Power law plus constant in {variable}.",
     )
 

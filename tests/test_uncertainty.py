@@ -1,0 +1,155 @@
+"""Bootstrap by run: intervals, their measured coverage, reproducibility, errors."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import scalinglaws as sl
+from scalinglaws.laws import CHINCHILLA_PUBLISHED
+from scalinglaws.simulate import chinchilla_ladder, simulate_runs
+from scalinglaws.uncertainty import allocation_exponent_interval, bootstrap, derived_interval, prediction_interval, resampling_groups
+
+POWER_TRUTH = {"E": 1.7, "A": 400.0, "alpha": 0.34}
+
+pytestmark = pytest.mark.filterwarnings("ignore::scalinglaws.errors.ExtrapolationWarning")
+
+
+@pytest.mark.slow
+def test_power_law_intervals_cover_the_truth_at_close_to_95_percent():
+    # 60 simulated ladders of 12 sizes (1e7..1e9) with 1% log-normal seed noise,
+    # 60 bootstrap replicates each. With 60 simulations the binomial standard
+    # error of a 95% coverage is 2.8%, so we accept [0.88, 1.0].
+    law = sl.get_law("power:N")
+    target = {"N": np.array(1e10)}  # 10x beyond the largest size fitted
+    truth_at_target = float(law.function(POWER_TRUTH, target))
+    rng = np.random.default_rng(7)
+    hits = {"E": 0, "A": 0, "alpha": 0, "mean": 0, "new_run": 0}
+    sims = 60
+    for s in range(sims):
+        runs = simulate_runs("power:N", POWER_TRUTH, noise=0.01, seed=100 + s, N=np.geomspace(1e7, 1e9, 12))
+        result = bootstrap(runs, "power:N", replicates=60, seed=s)
+        for name, (lo, hi) in result.intervals().items():
+            hits[name] += lo <= POWER_TRUTH[name] <= hi
+        lo, hi = prediction_interval(result, target, kind="mean")
+        hits["mean"] += lo <= truth_at_target <= hi
+        new_observation = truth_at_target * np.exp(0.01 * rng.standard_normal())
+        lo, hi = prediction_interval(result, target, kind="new_run", seed=s)
+        hits["new_run"] += lo <= new_observation <= hi
+    coverage = {k: v / sims for k, v in hits.items()}
+    for name, value in coverage.items():
+        assert 0.88 <= value <= 1.0, (name, coverage)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::scalinglaws.errors.ScalingLawWarning")
+def test_chinchilla_prediction_interval_coverage():
+    # 20 ladders of 5 sizes x 4 token ratios, 1% noise, 30 replicates each:
+    # a coarse check (binomial SE ~5%) that the 95% interval of the mean law at a
+    # 7e9-parameter target covers the truth at least 80% of the time.
+    ladder = chinchilla_ladder(sizes=5, tokens_per_size=4, n_range=(5e7, 1e9))
+    target = {"N": np.array(7e9), "D": np.array(1.4e11)}
+    truth = float(sl.get_law("chinchilla").function(CHINCHILLA_PUBLISHED, target))
+    hits = 0
+    for s in range(20):
+        runs = simulate_runs("chinchilla", CHINCHILLA_PUBLISHED, noise=0.01, seed=300 + s, **ladder)
+        result = bootstrap(runs, "chinchilla", replicates=30, seed=s)
+        lo, hi = prediction_interval(result, target)
+        hits += lo <= truth <= hi
+    assert hits / 20 >= 0.8
+
+
+def test_same_seed_gives_identical_replicates():
+    runs = simulate_runs("power:N", POWER_TRUTH, noise=0.01, seed=1, N=np.geomspace(1e7, 1e9, 10))
+    a = bootstrap(runs, "power:N", replicates=20, seed=4, workers=1)
+    b = bootstrap(runs, "power:N", replicates=20, seed=4, workers=2)
+    assert np.array_equal(a.bootstrap.replicates, b.bootstrap.replicates)
+    assert a.to_json() == b.to_json()
+    c = bootstrap(runs, "power:N", replicates=20, seed=5, workers=1)
+    assert not np.array_equal(a.bootstrap.replicates, c.bootstrap.replicates)
+
+
+def test_resamples_runs_not_checkpoints():
+    runs = sl.read_runs("dataset:gemstones")
+    groups, unit = resampling_groups(runs)
+    assert unit == "run"
+    assert np.unique(groups).size == 22  # 22 models, 10 checkpoints each
+    rows, unit = resampling_groups(runs, "row")
+    assert unit == "row" and np.unique(rows).size == 220
+    result = bootstrap(runs, "chinchilla", replicates=8, seed=0, workers=1)
+    assert result.bootstrap.resampled_by == "run"
+    assert result.bootstrap.converged == 8
+    doc = json.loads(result.to_json())
+    assert doc["level"] == 0.95
+    assert set(doc["intervals"]) == {"E", "A", "alpha", "B", "beta"}
+    assert doc["bootstrap"]["replicates"] == 8
+    lo, hi = doc["intervals"]["alpha"]
+    assert lo <= result.params["alpha"] <= hi or hi - lo > 0
+
+
+def test_intervals_survive_a_round_trip(tmp_path):
+    runs = simulate_runs("power:N", POWER_TRUTH, noise=0.01, seed=1, N=np.geomspace(1e7, 1e9, 10))
+    result = bootstrap(runs, "power:N", replicates=12, seed=0, workers=1)
+    path = tmp_path / "fit.json"
+    result.save(path)
+    loaded = sl.load_fit(path)
+    assert loaded.intervals() == result.intervals()
+    assert np.array_equal(loaded.bootstrap.replicates, result.bootstrap.replicates)
+
+
+def test_new_run_interval_is_wider_than_mean_interval():
+    runs = simulate_runs("power:N", POWER_TRUTH, noise=0.02, seed=2, N=np.geomspace(1e7, 1e9, 12))
+    result = bootstrap(runs, "power:N", replicates=40, seed=0, workers=1)
+    at = {"N": np.array(5e8)}
+    mean_lo, mean_hi = prediction_interval(result, at, kind="mean")
+    run_lo, run_hi = prediction_interval(result, at, kind="new_run")
+    assert run_hi - run_lo > 1.5 * (mean_hi - mean_lo)
+    # Predictions from the API carry both, labelled.
+    prediction = sl.predict_points(result, [{"N": 5e8}])[0]
+    assert prediction.interval == pytest.approx((float(mean_lo), float(mean_hi)))
+    assert prediction.new_run_interval[1] - prediction.new_run_interval[0] > prediction.interval[1] - prediction.interval[0]
+
+
+def test_derived_quantities_have_intervals():
+    runs = simulate_runs("chinchilla", CHINCHILLA_PUBLISHED, noise=0.005, seed=3, **chinchilla_ladder())
+    result = bootstrap(runs, "chinchilla", replicates=16, seed=0, workers=1)
+    point, interval = allocation_exponent_interval(result)
+    assert point == pytest.approx(result.params["beta"] / (result.params["alpha"] + result.params["beta"]))
+    assert interval[0] <= interval[1]
+    lo, hi = derived_interval(result, lambda p: sl.compute_optimal(sl.Fit(result.law, p, 0.0, result.loss, 0, "converged"), 1e22).N)
+    assert 0 < lo <= hi
+
+
+@pytest.mark.filterwarnings("ignore::scalinglaws.errors.BoundWarning")
+def test_errors_are_named():
+    runs = simulate_runs("power:N", POWER_TRUTH, N=np.geomspace(1e7, 1e9, 10))
+    with pytest.raises(sl.InputError, match="--bootstrap must be an integer >= 2"):
+        bootstrap(runs, "power:N", replicates=1)
+    with pytest.raises(sl.InputError, match="--level must be between 0 and 1"):
+        bootstrap(runs, "power:N", replicates=5, level=95)
+    with pytest.raises(sl.InputError, match="cannot resample by 'family': no such column"):
+        bootstrap(runs, "power:N", replicates=5, by="family")
+    plain = sl.fit(runs, "power:N")
+    with pytest.raises(sl.InputError, match="no bootstrap replicates"):
+        prediction_interval(plain, {"N": 1e9})
+    two_runs = pd.DataFrame({"run": ["a"] * 5 + ["b"] * 5, "N": np.geomspace(1e7, 1e9, 10), "loss": np.linspace(3, 2, 10)})
+    with pytest.raises(sl.InputError, match="needs at least 3 runs"):
+        bootstrap(two_runs, "power:N", replicates=5)
+
+
+def test_cli_bootstrap_json_and_predict_level(tmp_path, capsys):
+    from scalinglaws.cli import main
+
+    path = tmp_path / "fit.json"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "dataset:gemstones", "--bootstrap", "6", "--seed", "1", "--json", "-o", str(path)])
+    assert exit_info.value.code in (0, None)
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["bootstrap"]["converged"] == 6 and doc["level"] == 0.95
+    with pytest.raises(SystemExit):
+        main(["predict", str(path), "N=2e9", "D=1e11", "--level", "0.9", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert out[0]["level"] == 0.9
+    lo, hi = out[0]["interval"]
+    assert lo <= out[0]["loss"] <= hi

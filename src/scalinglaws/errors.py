@@ -77,3 +77,19 @@ class DataCleaningWarning(ScalingLawWarning):
     """Rows were dropped or values rewritten while reading (always reported)."""
 
     code = "data_cleaning"
+
+
+def warning_class(code: str) -> type[ScalingLawWarning]:
+    """The warning class whose ``code`` is ``code`` (for re-emitting recorded warnings)."""
+    for cls in _all_subclasses(ScalingLawWarning):
+        if cls.code == code:
+            return cls
+    return ScalingLawWarning
+
+
+def _all_subclasses(cls: type) -> list[type]:
+    out = []
+    for sub in cls.__subclasses__():
+        out.append(sub)
+        out.extend(_all_subclasses(sub))
+    return out

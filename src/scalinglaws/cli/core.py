@@ -40,9 +40,10 @@ def laws_command(json_out: JsonOption = False) -> None:
     """List the laws in the catalogue with formula and citation."""
     rows = []
     for name in law_names():
-        law = get_law(name if name != "power" else "power:N")
-        rows.append({"name": "power:X" if name == "power" else name, "formula": law.formula.replace(" N^", " X^") if name == "power" else law.formula,
-                     "parameters": list(law.parameter_names), "variables": ["N|D|C|step"] if name == "power" else list(law.variables),
+        family = name in ("power", "plain")  # factories over a chosen variable
+        law = get_law(f"{name}:N" if family else name)
+        rows.append({"name": f"{name}:X" if family else name, "formula": law.formula.replace(" N^", " X^") if family else law.formula,
+                     "parameters": list(law.parameter_names), "variables": ["N|D|C|step"] if family else list(law.variables),
                      "citation": law.citation})
     if json_out:
         emit_json(rows)

@@ -11,7 +11,7 @@ import pandas as pd
 from .. import __version__
 from ..data.readers import read_runs
 from ..data.runs import Runs
-from ..errors import BoundWarning, ConvergenceWarning, InputError
+from ..errors import BoundWarning, ConvergenceWarning, InputError, warning_class
 from ..laws.base import Law, get_law
 from .objectives import Loss, make_loss
 from .polish import polish
@@ -108,12 +108,16 @@ def fit(
         status = "converged"
     predicted = law.function(best.params, inputs)
     residuals = loss.residuals(predicted, y)
-    fit_warnings = _bound_warnings(law, best.params)
+    residual_std = float(np.std(residuals, ddof=min(n_params, y.size - 1))) if y.size > 1 else 0.0
+    fit_warnings = _bound_warnings(law, best.params, inputs)
     if status != "converged":
         fit_warnings.append(FitWarning(ConvergenceWarning.code, status))
+    else:
+        from ..evaluate.diagnostics import diagnose
+
+        fit_warnings.extend(diagnose(law, best.params, inputs, y, loss, residuals, residual_std))
     for w in fit_warnings:
-        category = BoundWarning if w.code == BoundWarning.code else ConvergenceWarning
-        warnings.warn(w.message, category, stacklevel=2)
+        warnings.warn(w.message, warning_class(w.code), stacklevel=2)
     return Fit(
         law=law,
         params=best.params,
@@ -123,7 +127,7 @@ def fit(
         status=status,
         warnings=tuple(fit_warnings),
         data_range={v: (float(inputs[v].min()), float(inputs[v].max())) for v in law.variables},
-        residual_std=float(np.std(residuals, ddof=min(n_params, y.size - 1))) if y.size > 1 else 0.0,
+        residual_std=residual_std,
         provenance=_provenance(runs, law, target, grid.size, candidates),
         notes=runs.notes,
     )
@@ -146,12 +150,20 @@ def _provenance(runs: Runs, law: Law, target: str, starts: int, candidates: int)
     }
 
 
-def _bound_warnings(law: Law, params: Mapping[str, float]) -> list[FitWarning]:
+def _bound_warnings(law: Law, params: Mapping[str, float], inputs: Mapping[str, np.ndarray]) -> list[FitWarning]:
     out = []
+    with np.errstate(all="ignore"):
+        base = law.function(params, dict(inputs))
     for p in law.parameters:
         value = params[p.name]
         span = max(abs(p.lower), abs(p.upper) if np.isfinite(p.upper) else 0.0, 1.0)
-        near_lower = value <= p.lower + 1e-6 * span if not p.log_scale else value <= max(p.lower, 1e-10)
+        if p.log_scale and p.lower == 0.0:
+            # A positive scale is "at 0" when setting it to 0 changes no prediction by 1e-6.
+            with np.errstate(all="ignore"):
+                zeroed = law.function({**params, p.name: 0.0}, dict(inputs))
+            near_lower = bool(np.all(np.abs(zeroed / base - 1) < 1e-6))
+        else:
+            near_lower = value <= p.lower + 1e-6 * span
         near_upper = np.isfinite(p.upper) and value >= p.upper - 1e-6 * span
         if near_lower or near_upper:
             bound = p.lower if near_lower else p.upper

@@ -147,7 +147,40 @@ def _power_factory(option: str) -> Law:
     return _power_law(option)
 
 
+def _plain_power_law(variable: str) -> Law:
+    if variable not in POWER_VARIABLES:
+        raise InputError(
+            f"law 'plain' needs the variable it scales with: use one of "
+            f"{', '.join('plain:' + v for v in POWER_VARIABLES)} (got {('plain:' + variable)!r})"
+        )
+
+    def function(params: ArrayMap, x: ArrayMap) -> np.ndarray:
+        return params["A"] * x[variable] ** -params["alpha"]
+
+    def design(nl: ArrayMap, x: ArrayMap) -> np.ndarray:
+        return (x[variable] ** -nl["alpha"])[..., None]
+
+    def assemble(nl: ArrayMap, coefs: np.ndarray) -> dict[str, np.ndarray]:
+        return {"A": coefs[:, 0], "alpha": nl["alpha"].ravel()}
+
+    return Law(
+        name=f"plain:{variable}",
+        variables=(variable,),
+        parameters=(
+            Parameter("A", 0.0, np.inf, log_scale=True, linear=True, description="coefficient"),
+            Parameter("alpha", 0.0, 10.0, grid=tuple(float(a) for a in np.round(np.geomspace(0.001, 3.0, 120), 6)), description="exponent"),
+        ),
+        function=function,
+        formula=f"L = A / {variable}^alpha",
+        latex=rf"L({variable}) = A\,{variable}^{{-\alpha}}",
+        citation="Hestness et al. 2017, arXiv:1712.00409 (pure power law, no irreducible term)",
+        projection=Projection(design=design, assemble=assemble, separable=(("alpha", lambda a, x: x[variable] ** -a),)),
+        description=f"Pure power law in {variable}: a straight line in log-log.",
+    )
+
+
 register_law(_power_factory, name="power")
+register_law(_plain_power_law, name="plain")
 register_law(KAPLAN)
 register_law(CHINCHILLA)
 

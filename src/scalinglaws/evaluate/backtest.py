@@ -1,0 +1,248 @@
+"""Backtests: fit on the smaller runs, predict the larger ones, compare laws.
+
+The error measure is the absolute relative error ARE = |pred - actual| /
+actual of Choshen et al. (2024) (REFERENCE.md §6), per held-out target and on
+average; laws are ranked by mean ARE.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..data.readers import read_runs
+from ..data.runs import Runs
+from ..errors import InputError, ScalingLawsError, ScalingLawWarning
+from ..fitting.fit import fit
+from ..laws.base import Law, get_law
+
+TRUE_VALUES = {"1", "true", "yes", "fit", "train", "training"}
+FALSE_VALUES = {"0", "false", "no", "test", "heldout", "held-out", "holdout", "eval"}
+
+
+@dataclass(frozen=True)
+class LawBacktest:
+    """One law's backtest: the held-out targets and its errors."""
+
+    law: str
+    status: str
+    n_fit: int
+    n_heldout: int
+    mean_are: float
+    max_are: float
+    coverage: float | None
+    targets: pd.DataFrame  # inputs, actual, predicted, are (+ lower, upper, inside)
+    params: Mapping[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "law": self.law, "status": self.status, "n_fit": self.n_fit, "n_heldout": self.n_heldout,
+            "mean_are": _clean(self.mean_are), "max_are": _clean(self.max_are), "coverage": self.coverage,
+            "params": {k: _clean(v) for k, v in self.params.items()},
+            "targets": [{k: _clean(v) for k, v in row.items()} for row in self.targets.to_dict(orient="records")],
+        }
+
+
+def _clean(value: object) -> object:
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """Backtest of several laws on one split, ranked by mean ARE."""
+
+    split: str
+    results: tuple[LawBacktest, ...]
+    level: float | None = None
+
+    def summary(self) -> pd.DataFrame:
+        rows = [
+            {"law": r.law, "mean_are": r.mean_are, "max_are": r.max_are, "n_fit": r.n_fit, "n_heldout": r.n_heldout,
+             "coverage": r.coverage, "status": r.status}
+            for r in self.results
+        ]
+        frame = pd.DataFrame(rows).sort_values("mean_are", na_position="last", kind="stable").reset_index(drop=True)
+        frame.index = frame.index + 1
+        frame.index.name = "rank"
+        return frame
+
+    @property
+    def best(self) -> str:
+        return str(self.summary().iloc[0]["law"])
+
+    def to_dict(self) -> dict[str, object]:
+        ranked = {law: i + 1 for i, law in enumerate(self.summary()["law"])}
+        return {
+            "split": self.split, "level": self.level,
+            "ranking": list(ranked),
+            "laws": [dict(r.to_dict(), rank=ranked[r.law]) for r in self.results],
+        }
+
+
+def split_mask(runs: Runs, *, by: str = "C", holdout: float = 0.2, split: str | None = None) -> tuple[np.ndarray, str]:
+    """Boolean mask of held-out rows and a description of the split.
+
+    ``split`` names a column whose true values (1, true, fit, train) mark rows
+    to fit and false values (0, false, test, heldout) rows to hold out.
+    Otherwise whole runs (or rows, without a ``run`` column) are ranked by
+    their largest ``by`` value and the top ``holdout`` fraction is held out.
+    """
+    table = runs.table
+    if split is not None:
+        if split not in table.columns:
+            raise InputError(f"split column {split!r} is not in the data; the data has: {', '.join(map(str, table.columns))}")
+        text = table[split].astype(str).str.strip().str.lower()
+        unknown = sorted(set(text) - TRUE_VALUES - FALSE_VALUES)
+        if unknown:
+            raise InputError(f"split column {split!r} must hold 1/0 (true = fit, false = held out); found {unknown[:3]}")
+        mask = text.isin(FALSE_VALUES).to_numpy()
+        description = f"column {split!r} (false = held out)"
+    else:
+        if not (0 < holdout < 1):
+            raise InputError(f"holdout must be a fraction between 0 and 1, got {holdout!r}")
+        runs.require([by])
+        groups = runs.groups()
+        size = pd.Series(table[by].to_numpy(dtype=float)).groupby(groups).max()
+        n_out = max(1, int(round(holdout * size.size)))
+        held_groups = set(size.sort_values(kind="stable").index[-n_out:])
+        mask = np.isin(groups, list(held_groups))
+        unit = "runs" if runs.has("run") else "rows"
+        description = f"largest {n_out} of {size.size} {unit} by {by} held out"
+    if mask.all() or not mask.any():
+        raise InputError(f"the split ({description}) leaves {'nothing to fit' if mask.all() else 'nothing held out'}; adjust --holdout or the split column")
+    return mask, description
+
+
+def drop_early(runs: Runs, *, min_tokens: float | None = None, drop_fraction: float = 0.0) -> Runs:
+    """Drop the earliest checkpoints of each run (Choshen et al. 2024 recommend ~10%)."""
+    if min_tokens is None and not drop_fraction:
+        return runs
+    keep = np.ones(len(runs), dtype=bool)
+    if min_tokens is not None:
+        keep &= runs.values("D") >= min_tokens
+    if drop_fraction:
+        if not (0 <= drop_fraction < 1):
+            raise InputError(f"drop fraction must be in [0, 1), got {drop_fraction!r}")
+        order = "D" if runs.has("D") else "step"
+        runs.require([order])
+        values = runs.table[order].to_numpy(dtype=float)
+        groups = runs.groups()
+        for g in np.unique(groups):
+            rows = groups == g
+            cut = np.quantile(values[rows], drop_fraction)
+            keep &= ~rows | (values > cut) | (values == values[rows].max())
+    dropped = int((~keep).sum())
+    out = runs.subset(keep)
+    return Runs(out.table, out.source, out.mapping, out.notes + (f"dropped {dropped} early checkpoint(s) before fitting",))
+
+
+def backtest(
+    runs: Runs | pd.DataFrame | str,
+    laws: Sequence[str | Law],
+    *,
+    by: str = "C",
+    holdout: float = 0.2,
+    split: str | None = None,
+    min_tokens: float | None = None,
+    drop_fraction: float = 0.0,
+    bootstrap: int = 0,
+    level: float = 0.95,
+    seed: int = 0,
+    columns: Mapping[str, str] | None = None,
+    **fit_options: object,
+) -> Backtest:
+    """Fit each law on the smaller runs and score its predictions of the larger ones.
+
+    Parameters
+    ----------
+    runs: the data (anything :func:`scalinglaws.read_runs` accepts).
+    laws: law names or objects to compare.
+    by: ``"C"`` (default), ``"N"`` or ``"D"``: what "larger" means.
+    holdout: fraction of runs held out (the largest).
+    split: a column marking fit (1) and held-out (0) rows instead.
+    min_tokens, drop_fraction: drop early checkpoints of each run before fitting.
+    bootstrap: replicates for prediction intervals (0: none); then each
+        target records whether it fell inside the new-run interval.
+
+    Examples
+    --------
+    >>> result = backtest("dataset:gemstones", ["chinchilla", "kaplan"], by="N")
+    >>> result.summary().columns.tolist()[:3]
+    ['law', 'mean_are', 'max_are']
+    """
+    from ..uncertainty import bootstrap as run_bootstrap
+    from ..uncertainty import prediction_interval
+
+    if not laws:
+        raise InputError("give at least one law to backtest (--law NAME)")
+    runs = read_runs(runs, columns=columns)
+    mask, description = split_mask(runs, by=by, holdout=holdout, split=split)
+    train = drop_early(runs.subset(~mask), min_tokens=min_tokens, drop_fraction=drop_fraction)
+    test = runs.subset(mask)
+    results = []
+    for law in laws:
+        law_obj = get_law(law)
+        inputs = test.inputs(law_obj.variables)
+        actual = test.values(fit_options.get("target", "loss"))  # type: ignore[arg-type]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ScalingLawWarning)
+            try:
+                fitted = run_bootstrap(train, law_obj, replicates=bootstrap, level=level, seed=seed, **fit_options) if bootstrap else fit(train, law_obj, **fit_options)  # type: ignore[arg-type]
+            except ScalingLawsError as exc:
+                results.append(LawBacktest(law_obj.name, f"failed: {exc}", len(train), len(test), np.nan, np.nan, None, pd.DataFrame()))
+                continue
+            predicted = np.asarray(law_obj.function(dict(fitted.params), inputs), dtype=float)
+        are = np.abs(predicted - actual) / actual
+        targets = pd.DataFrame({**inputs, "actual": actual, "predicted": predicted, "are": are})
+        coverage = None
+        if bootstrap:
+            lo, hi = prediction_interval(fitted, inputs, kind="new_run", seed=seed)
+            targets["lower"], targets["upper"] = lo, hi
+            targets["inside"] = (actual >= lo) & (actual <= hi)
+            coverage = float(targets["inside"].mean())
+        results.append(LawBacktest(law_obj.name, fitted.status, len(train), len(test), float(np.mean(are)), float(np.max(are)), coverage, targets, dict(fitted.params)))
+    return Backtest(description, tuple(results), level if bootstrap else None)
+
+
+def backtest_groups(
+    runs: Runs | pd.DataFrame | str,
+    laws: Sequence[str | Law],
+    *,
+    group: Sequence[str],
+    columns: Mapping[str, str] | None = None,
+    **options: object,
+) -> pd.DataFrame:
+    """Run :func:`backtest` separately on each group (e.g. each task of a benchmark).
+
+    Returns one row per (group, law) with the group keys, ``law``, ``mean_are``,
+    ``max_are``, ``n_fit``, ``n_heldout``, ``coverage`` and ``status``.
+    """
+    runs = read_runs(runs, columns=columns)
+    missing = [g for g in group if g not in runs.table.columns]
+    if missing:
+        raise InputError(f"group column(s) {', '.join(map(repr, missing))} not in the data; the data has: {', '.join(map(str, runs.table.columns))}")
+    rows = []
+    for key, part in runs.table.groupby(list(group), sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        sub = Runs(part.reset_index(drop=True), runs.source, runs.mapping, runs.notes)
+        try:
+            result = backtest(sub, laws, **options)  # type: ignore[arg-type]
+        except InputError as exc:
+            for law in laws:
+                rows.append({**dict(zip(group, key, strict=True)), "law": get_law(law).name, "mean_are": np.nan, "max_are": np.nan,
+                             "n_fit": 0, "n_heldout": 0, "coverage": None, "status": f"skipped: {exc}"})
+            continue
+        for r in result.results:
+            rows.append({**dict(zip(group, key, strict=True)), "law": r.law, "mean_are": r.mean_are, "max_are": r.max_are,
+                         "n_fit": r.n_fit, "n_heldout": r.n_heldout, "coverage": r.coverage, "status": r.status})
+    return pd.DataFrame(rows)

@@ -73,6 +73,12 @@ class ResidualTrendWarning(ScalingLawWarning):
     code = "residual_trend"
 
 
+class IsoFlopWarning(ScalingLawWarning):
+    """An IsoFLOP profile is thin, off-centre or asymmetric, so its vertex is biased."""
+
+    code = "isoflop"
+
+
 class DataCleaningWarning(ScalingLawWarning):
     """Rows were dropped or values rewritten while reading (always reported)."""
 

@@ -64,9 +64,22 @@ def parse_assignments(specs: Sequence[str], what: str = "input") -> dict[str, li
     return out
 
 
+def json_safe(value: object) -> object:
+    """Replace NaN and infinities by null and numpy scalars by Python numbers, recursively."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()  # numpy scalar
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def emit_json(document: object) -> None:
-    """Write one JSON document on stdout."""
-    sys.stdout.write(json.dumps(document, indent=2, allow_nan=False) + "\n")
+    """Write one JSON document on stdout (NaN and infinities as null)."""
+    sys.stdout.write(json.dumps(json_safe(document), indent=2, allow_nan=False) + "\n")
 
 
 def fmt(value: object, digits: int = 6) -> str:

@@ -13,7 +13,6 @@ from ..data.readers import read_runs
 from ..errors import ScalingLawWarning
 from ..fitting import Fit, fit, load_fit
 from ..laws import get_law, law_names
-from ..planning import compute_optimal
 from ..predict import predict_points
 from ..uncertainty import bootstrap
 from .common import (
@@ -137,22 +136,6 @@ def predict_command(
     else:
         stdout.print(table(f"{result.law.name} predictions", [*names, "loss"], [[*(p.inputs[n] for n in names), p.loss] for p in predictions]))
     print_warnings(w for p in predictions for w in p.warnings)
-
-
-@app.command("optimal")
-def optimal_command(
-    fit_path: Annotated[str, typer.Argument(metavar="FIT", help="Fit JSON written by `scalinglaws fit -o`.")],
-    compute: Annotated[str, typer.Option("--compute", "-c", help="Training compute budget in FLOPs, e.g. 5.76e23.")],
-    json_out: JsonOption = False,
-) -> None:
-    """Compute-optimal N, D, tokens per parameter and loss at a FLOP budget."""
-    result = load_fit(fit_path)
-    allocation = compute_optimal(result, parse_number(compute, "--compute"))
-    if json_out:
-        emit_json(allocation.to_dict())
-        return
-    stdout.print(table(f"compute-optimal allocation ({allocation.method})", ["C (FLOPs)", "N (params)", "D (tokens)", "D/N", "loss"],
-                       [[allocation.C, allocation.N, allocation.D, allocation.tokens_per_param, allocation.loss]]))
 
 
 @app.command("datasets")

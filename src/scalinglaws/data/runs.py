@@ -73,6 +73,11 @@ class Runs:
                     f"missing column for {role!r}; the data has: {present}. "
                     f"Map one with --col {role}=COLUMN (Python: columns={{{role!r}: 'COLUMN'}})"
                 )
+            if role in GROUP_ROLES:
+                missing = np.flatnonzero(self.table[role].isna().to_numpy())
+                if missing.size:
+                    raise InputError(f"column {self.column_label(role)} has {missing.size} missing value(s) at rows {_rows(missing)}; fill or remove those rows")
+                continue
             validate_positive(self.table[role], self.column_label(role))
 
     def values(self, role: str) -> np.ndarray:

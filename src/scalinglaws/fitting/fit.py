@@ -160,8 +160,8 @@ def _bound_warnings(law: Law, params: Mapping[str, float], inputs: Mapping[str, 
         if p.log_scale and p.lower == 0.0:
             # A positive scale is "at 0" when setting it to 0 changes no prediction by 1e-6.
             with np.errstate(all="ignore"):
-                zeroed = law.function({**params, p.name: 0.0}, dict(inputs))
-            near_lower = bool(np.all(np.abs(zeroed / base - 1) < 1e-6))
+                zeroed = law.function({**params, p.name: np.float64(0.0)}, dict(inputs))
+                near_lower = bool(np.all(np.abs(zeroed / base - 1) < 1e-6))
         else:
             near_lower = value <= p.lower + 1e-6 * span
         near_upper = np.isfinite(p.upper) and value >= p.upper - 1e-6 * span

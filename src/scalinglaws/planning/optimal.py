@@ -27,12 +27,15 @@ class Allocation:
     method: str
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
     level: float | None = None
+    epochs: float | None = None
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
             "C": self.C, "N": self.N, "D": self.D,
             "tokens_per_param": self.tokens_per_param, "loss": self.loss, "method": self.method,
         }
+        if self.epochs is not None:
+            out["epochs"] = self.epochs
         if self.intervals:
             out["intervals"] = {k: list(v) for k, v in self.intervals.items()}
             out["level"] = self.level
@@ -52,15 +55,16 @@ def chinchilla_allocation(params: dict[str, float], compute: float) -> tuple[flo
     return g * budget ** (b / (a + b)), budget ** (a / (a + b)) / g
 
 
-def numeric_allocation(fit: Fit, compute: float, params: dict[str, float] | None = None) -> tuple[float, float]:
+def numeric_allocation(fit: Fit, compute: float, params: dict[str, float] | None = None, extra: dict[str, np.ndarray] | None = None) -> tuple[float, float]:
     """N*, D* by minimising the law along the IsoFLOP curve D = C / (6 N)."""
     law, theta = fit.law, dict(params or fit.params)
+    extra = extra or {}
     budget = compute / FLOPS_PER_PARAM_TOKEN
 
     def loss_at(log_n: np.ndarray | float) -> np.ndarray:
         n = np.exp(log_n)
         with np.errstate(all="ignore"):
-            value = law.function(theta, {"N": np.asarray(n, dtype=float), "D": np.asarray(budget / n, dtype=float)})
+            value = law.function(theta, {"N": np.asarray(n, dtype=float), "D": np.asarray(budget / n, dtype=float), **extra})
         return np.where(np.isfinite(value), value, np.inf)
 
     hi = min(np.log(N_SEARCH[1]), np.log(budget))
@@ -73,7 +77,7 @@ def numeric_allocation(fit: Fit, compute: float, params: dict[str, float] | None
     return n_opt, budget / n_opt
 
 
-def compute_optimal(fit: Fit, compute: float, *, method: str = "auto") -> Allocation:
+def compute_optimal(fit: Fit, compute: float, *, method: str = "auto", unique_tokens: float | None = None) -> Allocation:
     r"""The N and D that minimise the fitted loss at training compute ``C = 6 N D``.
 
     Closed form for Chinchilla's law (Hoffmann et al. 2022); a bounded numeric
@@ -86,6 +90,11 @@ def compute_optimal(fit: Fit, compute: float, *, method: str = "auto") -> Alloca
     fit: a fitted law in N and D.
     compute: training FLOPs, > 0.
     method: ``"auto"`` (closed form when available), ``"closed"`` or ``"numeric"``.
+    unique_tokens: for laws in (N, D, U) such as ``data_constrained``, the unique
+        tokens available; the allocation then reports epochs = D / U.
+
+    With bootstrap replicates in ``fit``, the allocation carries percentile
+    intervals for N, D, tokens per parameter and loss.
 
     Examples
     --------
@@ -99,17 +108,66 @@ def compute_optimal(fit: Fit, compute: float, *, method: str = "auto") -> Alloca
         raise InputError(f"--compute must be a positive number of FLOPs, got {compute!r}")
     if not {"N", "D"} <= set(fit.law.variables):
         raise InputError(f"law {fit.law.name!r} is not a law in N and D, so it has no compute-optimal allocation; fit chinchilla or kaplan")
+    extra = _extra_inputs(fit, unique_tokens)
     if method not in ("auto", "closed", "numeric"):
         raise InputError(f"method must be 'auto', 'closed' or 'numeric', got {method!r}")
     closed = fit.law.name == "chinchilla"
     if method == "closed" and not closed:
         raise InputError(f"law {fit.law.name!r} has no closed-form allocation; use method='numeric'")
-    params = dict(fit.params)
-    if closed and method != "numeric":
-        n, d = chinchilla_allocation(params, float(compute))
-        used = "closed form (Hoffmann et al. 2022)"
-    else:
-        n, d = numeric_allocation(fit, float(compute))
-        used = "numeric minimisation along C = 6 N D"
-    loss = float(fit.law.function(params, {"N": np.asarray(n), "D": np.asarray(d)}))
-    return Allocation(float(compute), float(n), float(d), float(d / n), loss, used)
+    use_closed = closed and method != "numeric"
+    used = "closed form (Hoffmann et al. 2022)" if use_closed else "numeric minimisation along C = 6 N D"
+
+    def allocate(params: dict[str, float]) -> tuple[float, float, float]:
+        if use_closed:
+            n, d = chinchilla_allocation(params, float(compute))
+        else:
+            n, d = numeric_allocation(fit, float(compute), params, extra)
+        loss = float(fit.law.function(params, {"N": np.asarray(n), "D": np.asarray(d), **extra}))
+        return n, d, loss
+
+    n, d, loss = allocate(dict(fit.params))
+    intervals: dict[str, tuple[float, float]] = {}
+    level = None
+    if fit.bootstrap is not None:
+        from ..uncertainty.intervals import percentile_interval, replicate_params
+
+        level = fit.bootstrap.level
+        with np.errstate(all="ignore"):
+            values = np.array([allocate(p) for p in replicate_params(fit)])
+        values = np.column_stack([values[:, 0], values[:, 1], values[:, 1] / values[:, 0], values[:, 2]])
+        lo, hi = percentile_interval(values, level)
+        intervals = {name: (float(a), float(b)) for name, a, b in zip(("N", "D", "tokens_per_param", "loss"), lo, hi, strict=True)}
+    return Allocation(float(compute), float(n), float(d), float(d / n), loss, used, intervals, level,
+                      epochs=float(d / unique_tokens) if unique_tokens else None)
+
+
+def _extra_inputs(fit: Fit, unique_tokens: float | None) -> dict[str, np.ndarray]:
+    """Inputs other than N and D a law needs at planning time (unique tokens U)."""
+    others = [v for v in fit.law.variables if v not in ("N", "D")]
+    if others == ["U"]:
+        if unique_tokens is None:
+            raise InputError(f"law {fit.law.name!r} needs the unique tokens available: pass --unique-tokens U (Python: unique_tokens=U)")
+        if not (np.isfinite(unique_tokens) and unique_tokens > 0):
+            raise InputError(f"--unique-tokens must be a positive number of tokens, got {unique_tokens!r}")
+        return {"U": np.asarray(float(unique_tokens))}
+    if others:
+        raise InputError(f"law {fit.law.name!r} needs {', '.join(others)} besides N and D; it has no compute-optimal allocation here")
+    if unique_tokens is not None:
+        raise InputError(f"--unique-tokens applies to data-constrained laws; law {fit.law.name!r} does not use U")
+    return {}
+
+
+def frontier(fit: Fit, lower: float, upper: float, *, points: int = 7, unique_tokens: float | None = None) -> list[Allocation]:
+    """Compute-optimal allocations at ``points`` log-spaced budgets from ``lower`` to ``upper``.
+
+    Raises
+    ------
+    InputError
+        If the range is empty or not positive.
+    """
+    if not (np.isfinite(lower) and np.isfinite(upper) and 0 < lower <= upper):
+        raise InputError(f"--compute-range must be LOW:HIGH with 0 < LOW <= HIGH, got {lower:g}:{upper:g}")
+    if not isinstance(points, int) or points < 1:
+        raise InputError(f"points must be a positive integer, got {points!r}")
+    budgets = np.geomspace(lower, upper, points) if upper > lower else np.array([lower])
+    return [compute_optimal(fit, float(c), unique_tokens=unique_tokens) for c in budgets]

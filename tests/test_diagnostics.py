@@ -1,5 +1,6 @@
 """Each diagnostic warning, triggered by data made to trigger it (and silent on clean data)."""
 
+import re
 import warnings
 
 import numpy as np
@@ -64,5 +65,31 @@ def test_u_shaped_data_warns_for_a_monotone_law():
 
 def test_extrapolation_says_how_far():
     result = sl.fit("dataset:gemstones", "chinchilla")
-    with pytest.warns(ExtrapolationWarning, match=r"N = 8e\+10 is 40x the largest N fitted"):
+    # The largest Gemstones run: N = 2.0078e9, D = 1.0003e11, so C = 6 N D = 1.2051e21.
+    assert result.data_range["C"][1] == pytest.approx(1.205114e21, rel=1e-5)
+    with pytest.warns(ExtrapolationWarning) as record:
         sl.predict(result, N=8e10, D=1e11)
+    assert [str(w.message) for w in record] == [
+        "N = 8e+10 is 40x the largest N fitted (2.01e+09)",
+        "C = 4.8e+22 is 40x the largest compute fitted (1.21e+21)",
+    ]
+
+
+def test_inside_the_data_no_extrapolation_warning():
+    result = sl.fit("dataset:gemstones", "chinchilla")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ExtrapolationWarning)
+        sl.predict(result, N=1e9, D=5e11)  # 5x the largest D: inside the 10x tolerance
+
+
+def test_loss_without_a_token_effect_puts_b_on_its_bound():
+    # Loss that depends on N alone: the D term has nothing to fit, so B goes to its bound 0.
+    ladder = chinchilla_ladder()
+    frame = pd.DataFrame({**ladder, "loss": 1.8 + 400 * ladder["N"] ** -0.34})
+    with pytest.warns(BoundWarning) as record:
+        result = sl.fit(frame, "chinchilla")
+    messages = [str(w.message) for w in record]
+    assert any(re.fullmatch(r"parameter B = \S+ is at its bound 0; the data may not identify it", m) for m in messages), messages
+    assert result.params["E"] == pytest.approx(1.8, rel=1e-6)
+    assert result.params["alpha"] == pytest.approx(0.34, rel=1e-6)
+    assert "parameter_at_bound" in codes(result)

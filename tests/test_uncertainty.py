@@ -153,3 +153,29 @@ def test_cli_bootstrap_json_and_predict_level(tmp_path, capsys):
     assert out[0]["level"] == 0.9
     lo, hi = out[0]["interval"]
     assert lo <= out[0]["loss"] <= hi
+
+
+def _terminal_consoles(monkeypatch, stdout_is_terminal):
+    import io
+
+    from rich.console import Console
+
+    from scalinglaws.cli import common
+
+    bar = io.StringIO()
+    monkeypatch.setattr(common, "stderr", Console(file=bar, force_terminal=True, width=100))
+    monkeypatch.setattr(common, "stdout", Console(file=io.StringIO(), force_terminal=stdout_is_terminal, width=100))
+    return bar
+
+
+@pytest.mark.parametrize(("args", "stdout_is_terminal", "shown"), [([], True, True), (["--json"], True, False), ([], False, False)])
+def test_progress_bar_only_on_a_terminal_and_never_under_json(monkeypatch, capsys, args, stdout_is_terminal, shown):
+    from scalinglaws.cli import main
+
+    bar = _terminal_consoles(monkeypatch, stdout_is_terminal)
+    with pytest.raises(SystemExit) as info:
+        main(["fit", "dataset:gemstones", "--law", "power:N", "--bootstrap", "4", *args])
+    assert info.value.code in (0, None)
+    assert ("bootstrap" in bar.getvalue() and "4/4" in bar.getvalue()) is shown
+    if "--json" in args:
+        assert json.loads(capsys.readouterr().out)["bootstrap"]["replicates"] == 4

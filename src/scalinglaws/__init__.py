@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from .data import Runs, read_runs  # noqa: E402
+from .data import Runs, read_runs, read_table  # noqa: E402
 from .errors import FitError, InputError, ScalingLawsError  # noqa: E402
 from .fitting import Fit, Loss, fit, load_fit  # noqa: E402
 from .laws import Law, Parameter, get_law, law_names, register_law  # noqa: E402
@@ -29,5 +29,6 @@ __all__ = [
     "predict",
     "predict_points",
     "read_runs",
+    "read_table",
     "register_law",
 ]

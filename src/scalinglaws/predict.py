@@ -62,11 +62,16 @@ def _inputs(fit: Fit, inputs: Mapping[str, object]) -> dict[str, np.ndarray]:
 def extrapolation_warnings(fit: Fit, arrays: Mapping[str, np.ndarray]) -> tuple[FitWarning, ...]:
     """Warn, saying how far, where inputs lie far outside the fitted range."""
     out = []
+    arrays = dict(arrays)
+    if "C" in fit.data_range and "C" not in arrays and {"N", "D"} <= set(arrays):
+        # Plans and predictions in (N, D) are also judged by compute, C = 6 N D.
+        arrays["C"] = 6.0 * np.asarray(arrays["N"], dtype=float) * np.asarray(arrays["D"], dtype=float)
     for name, values in arrays.items():
         lo, hi = fit.data_range.get(name, (np.nan, np.nan))
         peak = float(np.max(values))
         if np.isfinite(hi) and peak > EXTRAPOLATION_FACTOR * hi:
-            out.append(FitWarning(ExtrapolationWarning.code, f"{name} = {peak:.3g} is {peak / hi:.0f}x the largest {name} fitted ({hi:.3g})"))
+            what = "compute" if name == "C" else name
+            out.append(FitWarning(ExtrapolationWarning.code, f"{name} = {peak:.3g} is {peak / hi:.0f}x the largest {what} fitted ({hi:.3g})"))
         low = float(np.min(values))
         if np.isfinite(lo) and low < lo / EXTRAPOLATION_FACTOR:
             out.append(FitWarning(ExtrapolationWarning.code, f"{name} = {low:.3g} is {lo / low:.0f}x below the smallest {name} fitted ({lo:.3g})"))

@@ -113,11 +113,13 @@ def print_notes(notes: Iterable[str]) -> None:
 
 @contextmanager
 def progress_bar(description: str, *, enabled: bool = True) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr, shown only on a terminal and when enabled.
+    """A progress bar on stderr, shown only when enabled and both stdout and stderr are a terminal.
 
-    Yields a ``callback(done, total)`` for the long-running function.
+    Silent when output is piped or redirected (and under ``--json``, which
+    passes ``enabled=False``). Yields a ``callback(done, total)`` for the
+    long-running function.
     """
-    if not (enabled and stderr.is_terminal):
+    if not (enabled and stdout.is_terminal and stderr.is_terminal):
         yield lambda done, total: None
         return
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),

@@ -82,11 +82,14 @@ def fit_command(
     level: Annotated[float, typer.Option(help="Coverage of the bootstrap intervals.")] = 0.95,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap resampling.")] = 0,
     by: Annotated[str, typer.Option(help="Resampling unit: auto (runs if a run column exists), row, or a column.")] = "auto",
+    loss_unit: Annotated[str, typer.Option("--loss-unit", help="Unit of the loss column: nats, perplexity, bits or bpb.")] = "nats",
+    bytes_per_token: Annotated[float | None, typer.Option("--bytes-per-token", help="Average bytes per token (for --loss-unit bpb).")] = None,
+    tokens_per_step: Annotated[float | None, typer.Option("--tokens-per-step", help="Derive D = step x this (batch x context).")] = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Fit a law to runs; print the parameters or the fit JSON."""
-    data = read_runs(runs, columns=parse_columns(col))
+    data = read_runs(runs, columns=parse_columns(col), loss_unit=loss_unit, bytes_per_token=bytes_per_token, tokens_per_step=tokens_per_step)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScalingLawWarning)
         if n_bootstrap:

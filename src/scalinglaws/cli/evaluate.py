@@ -8,7 +8,7 @@ import typer
 
 from ..data.readers import read_runs
 from ..evaluate import backtest, backtest_groups
-from .common import ColOption, JsonOption, emit_json, parse_columns, progress_bar, stdout, table
+from .common import ColOption, JsonOption, emit_json, parse_columns, print_warnings, progress_bar, stdout, table
 
 app = typer.Typer()
 
@@ -52,3 +52,4 @@ def backtest_command(
     columns = ["law", "mean_are", "max_are", "n_fit", "n_heldout"] + (["coverage"] if n_bootstrap else [])
     stdout.print(table(f"Backtest ({result.split}): absolute relative error of held-out predictions", ["rank", *columns],
                        [[rank, *row] for rank, row in zip(summary.index, summary[columns].itertuples(index=False), strict=True)]))
+    print_warnings(f"{r.law}: {w.message}" for r in result.results for w in r.warnings)

@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..errors import InputError
 from .runs import ROLES, Runs, derive_compute_columns
+from .units import loss_to_nats, parse_quantities
 
 #: Column names recognised without ``--col``, compared case-insensitively.
 WELL_KNOWN: dict[str, tuple[str, ...]] = {
@@ -105,21 +106,108 @@ def map_columns(frame: pd.DataFrame, columns: Mapping[str, str] | None = None) -
     return table, mapping
 
 
+def to_wide(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Pivot a long table (one row per checkpoint and metric: ``metric``, ``value``) to one column per metric."""
+    lowered = {str(c).lower(): c for c in frame.columns}
+    if not {"metric", "value"} <= set(lowered):
+        return frame, []
+    metric, value = lowered["metric"], lowered["value"]
+    keys = [c for c in frame.columns if c not in (metric, value)]
+    if not keys:
+        raise InputError("a long table needs columns that identify each checkpoint (e.g. run, step) beside 'metric' and 'value'")
+    duplicated = frame.duplicated(subset=[*keys, metric])
+    if duplicated.any():
+        first = frame[duplicated].iloc[0]
+        raise InputError(f"long table has {int(duplicated.sum())} repeated (checkpoint, metric) rows, first {dict(first[[*keys, metric]])}; remove the duplicates")
+    wide = frame.pivot(index=keys, columns=metric, values=value).reset_index()
+    wide.columns.name = None
+    return wide, [f"pivoted a long table ({frame[metric].nunique()} metrics) to one column per metric"]
+
+
+def _clean(table: pd.DataFrame, mapping: dict[str, str], *, loss_unit: str, bytes_per_token: float | None,
+           tokens_per_step: float | None) -> tuple[pd.DataFrame, list[str]]:
+    notes: list[str] = []
+    for role in ("N", "D", "C", "U"):
+        if role in table.columns:
+            original = table[role]
+            parsed, suffixed = parse_quantities(original)
+            table[role] = parsed
+            if suffixed:
+                notes.append(f"parsed {role} values with unit suffixes (k, M, B, T), e.g. {original.iloc[0]!r} -> {parsed.iloc[0]:g}")
+    if tokens_per_step is not None:
+        if not (tokens_per_step > 0):
+            raise InputError(f"tokens per step must be > 0 (batch size x context length), got {tokens_per_step!r}")
+        if "D" in table.columns:
+            raise InputError("the data already has tokens (D); drop --tokens-per-step or the D column")
+        if "step" not in table.columns:
+            raise InputError("--tokens-per-step needs a 'step' column (map one with --col step=COLUMN)")
+        validate_positive_or_zero_steps(table["step"])
+        table["D"] = pd.to_numeric(table["step"]) * tokens_per_step
+        notes.append(f"D derived as step x {tokens_per_step:g} tokens per step")
+    if loss_unit != "nats":
+        if "loss" not in table.columns:
+            raise InputError(f"--loss-unit {loss_unit} given but there is no loss column; map one with --col loss=COLUMN")
+        table["loss"] = loss_to_nats(pd.to_numeric(table["loss"], errors="coerce").to_numpy(), loss_unit, bytes_per_token=bytes_per_token)
+        rule = {"perplexity": "ln(perplexity)", "bits": "bits x ln 2", "bpb": f"bits per byte x ln 2 x {bytes_per_token} bytes per token"}[loss_unit]
+        notes.append(f"loss converted to nats per token as {rule}")
+    if {"run", "step"} <= set(table.columns):
+        duplicated = table.duplicated(subset=["run", "step"])
+        if duplicated.any():
+            first = table[duplicated].iloc[0]
+            raise InputError(f"{int(duplicated.sum())} duplicated checkpoint(s): run {str(first['run'])!r} step {first['step']} appears more than once; remove duplicates")
+        steps = pd.to_numeric(table["step"], errors="coerce")
+        if steps.notna().all() and not table.assign(_s=steps).groupby("run", sort=False)["_s"].apply(lambda s: s.is_monotonic_increasing).all():
+            table = table.assign(_s=steps).sort_values(["run", "_s"], kind="stable").drop(columns="_s")
+            notes.append("sorted checkpoints by step within each run")
+    return table, notes
+
+
+def validate_positive_or_zero_steps(steps: pd.Series) -> None:
+    values = pd.to_numeric(steps, errors="coerce")
+    if values.isna().any() or (values < 0).any():
+        raise InputError("column 'step' must hold non-negative numbers to derive tokens from steps")
+
+
+def load_source(source: str) -> tuple[pd.DataFrame, str]:
+    """A DataFrame from a file path, a TensorBoard log directory or an MLflow store."""
+    from .trackers import is_mlflow_uri, is_tensorboard_dir, read_mlflow, read_tensorboard
+
+    if is_mlflow_uri(source):
+        return read_mlflow(source), source
+    path = Path(source)
+    if path.is_dir():
+        if is_tensorboard_dir(path):
+            return read_tensorboard(path), source
+        raise InputError(f"{source!r} is a directory without TensorBoard event files or mlflow.db; pass a file, a log directory or an MLflow URI")
+    return read_table(source), source
+
+
 def read_runs(
     source: str | os.PathLike[str] | pd.DataFrame | Runs,
     *,
     columns: Mapping[str, str] | None = None,
+    loss_unit: str = "nats",
+    bytes_per_token: float | None = None,
+    tokens_per_step: float | None = None,
 ) -> Runs:
     """Read runs from a path, ``dataset:NAME``, a DataFrame or a :class:`Runs`.
 
     Parameters
     ----------
     source:
-        CSV, TSV, Parquet, JSON or JSONL file; ``"dataset:NAME"`` for a
-        bundled dataset; a :class:`pandas.DataFrame`; or a :class:`Runs`.
+        CSV, TSV, Parquet, JSON or JSONL file (wide, or long with ``metric``
+        and ``value`` columns); a TensorBoard log directory; an MLflow store
+        (``sqlite:///mlflow.db`` or a directory holding ``mlflow.db``);
+        ``"dataset:NAME"`` for a bundled dataset; a DataFrame; or a :class:`Runs`.
     columns:
         Role -> column name for columns not named by the vocabulary, e.g.
         ``{"N": "Model Size", "C": "Training FLOP"}``.
+    loss_unit:
+        ``"nats"`` (default), ``"perplexity"``, ``"bits"`` or ``"bpb"`` (with
+        ``bytes_per_token``): converted to nats per token, and said so.
+    tokens_per_step:
+        Derive D = step x tokens_per_step (batch size x context) when only
+        steps are logged.
 
     Returns
     -------
@@ -135,8 +223,10 @@ def read_runs(
     >>> runs.notes
     ('D derived as C / (6 N)',)
     """
+    options = {"loss_unit": loss_unit, "bytes_per_token": bytes_per_token, "tokens_per_step": tokens_per_step}
+    changed = bool(columns) or loss_unit != "nats" or tokens_per_step is not None
     if isinstance(source, Runs):
-        return source if not columns else read_runs(source.table, columns=columns)
+        return source if not changed else read_runs(source.table, columns=columns, **options)
     if isinstance(source, pd.DataFrame):
         frame, label = source, "DataFrame"
         if frame.empty:
@@ -147,10 +237,12 @@ def read_runs(
             from ..datasets import load
 
             runs = load(text.removeprefix("dataset:"))
-            return runs if not columns else read_runs(runs.table, columns=columns)
-        frame, label = read_table(text), text
+            return runs if not changed else read_runs(runs.table, columns=columns, **options)
+        frame, label = load_source(text)
     else:
         raise InputError(f"runs must be a path, 'dataset:NAME' or a DataFrame, got {type(source).__name__}")
+    frame, pivot_notes = to_wide(frame)
     table, mapping = map_columns(frame, columns)
+    table, clean_notes = _clean(table.copy(), mapping, loss_unit=loss_unit, bytes_per_token=bytes_per_token, tokens_per_step=tokens_per_step)
     table, notes = derive_compute_columns(table, mapping)
-    return Runs(table.reset_index(drop=True), label, mapping, tuple(notes))
+    return Runs(table.reset_index(drop=True), label, mapping, tuple(pivot_notes + clean_notes + notes))

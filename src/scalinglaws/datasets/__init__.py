@@ -25,7 +25,7 @@ class DatasetCard:
 
     def card(self) -> str:
         """The dataset's card (Markdown): source, licence, units, caveats."""
-        return resources.files(__name__).joinpath("files", self.filename.rsplit(".", 1)[0] + ".md").read_text()
+        return resources.files(__name__).joinpath("files", self.filename.split(".", 1)[0] + ".md").read_text()
 
 
 DATASETS: dict[str, DatasetCard] = {}
@@ -46,6 +46,16 @@ register_dataset(
 )
 
 
+for _name, _description, _licence, _citation in (
+    ("gemstones_350b", "22 Gemstones transformers, validation loss every ~10B tokens to 350B, constant LR", "MIT", "McLeish et al. 2025, arXiv:2502.06857"),
+    ("datablations", "Data-constrained runs (2.8B-8.7B, C4/OSCAR, 1-44 epochs): loss curves with unique tokens U", "MIT", "Muennighoff et al. 2023, arXiv:2305.16264; via Choshen et al. 2024"),
+    ("olmo", "OLMo 1B/7B/7B-Twin checkpoints: validation losses and downstream accuracies", "MIT", "Groeneveld et al. 2024; via Choshen et al. 2024"),
+    ("pythia", "Pythia 70M-12B task accuracies over training checkpoints", "Apache-2.0", "Biderman et al. 2023, arXiv:2304.01373"),
+    ("obsscaling", "148 public base LLMs: N, D, FLOPs and 8 benchmark scores", "Apache-2.0", "Ruan et al. 2024, arXiv:2405.10938"),
+):
+    register_dataset(DatasetCard(_name, _description, f"{_name}.csv.gz", _licence, _citation))
+
+
 def load(name: str) -> Runs:
     """Load a bundled dataset as :class:`Runs`.
 
@@ -58,8 +68,8 @@ def load(name: str) -> Runs:
     card = DATASETS.get(name)
     if card is None:
         raise InputError(f"unknown dataset {name!r}; bundled datasets: {', '.join(sorted(DATASETS))} (see `scalinglaws datasets`)")
-    with resources.files(__name__).joinpath("files", card.filename).open() as handle:
-        table = pd.read_csv(handle)
+    with resources.files(__name__).joinpath("files", card.filename).open("rb") as handle:
+        table = pd.read_csv(handle, compression="gzip" if card.filename.endswith(".gz") else None)
     table, notes = derive_compute_columns(table, {})
     return Runs(table, f"dataset:{name}", {}, tuple(notes))
 

@@ -18,6 +18,7 @@ from ..data.readers import read_runs
 from ..data.runs import Runs
 from ..errors import InputError, ScalingLawsError, ScalingLawWarning
 from ..fitting.fit import fit
+from ..fitting.result import FitWarning
 from ..laws.base import Law, get_law
 
 TRUE_VALUES = {"1", "true", "yes", "fit", "train", "training"}
@@ -37,12 +38,15 @@ class LawBacktest:
     coverage: float | None
     targets: pd.DataFrame  # inputs, actual, predicted, are (+ lower, upper, inside)
     params: Mapping[str, float] = field(default_factory=dict)
+    #: Diagnostics of the fit on the smaller runs, and how far the held-out targets extrapolate.
+    warnings: tuple[FitWarning, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         return {
             "law": self.law, "status": self.status, "n_fit": self.n_fit, "n_heldout": self.n_heldout,
             "mean_are": _clean(self.mean_are), "max_are": _clean(self.max_are), "coverage": self.coverage,
             "params": {k: _clean(v) for k, v in self.params.items()},
+            "warnings": [w.to_dict() for w in self.warnings],
             "targets": [{k: _clean(v) for k, v in row.items()} for row in self.targets.to_dict(orient="records")],
         }
 
@@ -180,6 +184,7 @@ def backtest(
     >>> result.summary().columns.tolist()[:3]
     ['law', 'mean_are', 'max_are']
     """
+    from ..predict import extrapolation_warnings
     from ..uncertainty import bootstrap as run_bootstrap
     from ..uncertainty import prediction_interval
 
@@ -210,7 +215,9 @@ def backtest(
             targets["lower"], targets["upper"] = lo, hi
             targets["inside"] = (actual >= lo) & (actual <= hi)
             coverage = float(targets["inside"].mean())
-        results.append(LawBacktest(law_obj.name, fitted.status, len(train), len(test), float(np.mean(are)), float(np.max(are)), coverage, targets, dict(fitted.params)))
+        found = fitted.warnings + extrapolation_warnings(fitted, inputs)
+        results.append(LawBacktest(law_obj.name, fitted.status, len(train), len(test), float(np.mean(are)), float(np.max(are)), coverage, targets,
+                                   dict(fitted.params), found))
     return Backtest(description, tuple(results), level if bootstrap else None)
 
 

@@ -32,6 +32,7 @@ def fit(
     columns: Mapping[str, str] | None = None,
     candidates: int = DEFAULT_CANDIDATES,
     target: str = "loss",
+    diagnostics: bool = True,
 ) -> Fit:
     r"""Fit a scaling law to runs by global search and local polish.
 
@@ -58,6 +59,10 @@ def fit(
         How many grid minima to polish.
     target:
         The column to fit (default ``"loss"``).
+    diagnostics:
+        Run the checks of :func:`scalinglaws.evaluate.diagnose` (conditioning,
+        residual trend, identifiability, monotonicity). Bootstrap replicates
+        turn them off: their warnings would be discarded anyway.
 
     Returns
     -------
@@ -112,7 +117,7 @@ def fit(
     fit_warnings = _bound_warnings(law, best.params, inputs)
     if status != "converged":
         fit_warnings.append(FitWarning(ConvergenceWarning.code, status))
-    else:
+    elif diagnostics:
         from ..evaluate.diagnostics import diagnose
 
         fit_warnings.extend(diagnose(law, best.params, inputs, y, loss, residuals, residual_std))
@@ -126,11 +131,20 @@ def fit(
         n_points=int(y.size),
         status=status,
         warnings=tuple(fit_warnings),
-        data_range={v: (float(inputs[v].min()), float(inputs[v].max())) for v in law.variables},
+        data_range=_data_range(runs, law, inputs),
         residual_std=residual_std,
         provenance=_provenance(runs, law, target, grid.size, candidates),
         notes=runs.notes,
     )
+
+
+def _data_range(runs: Runs, law: Law, inputs: Mapping[str, np.ndarray]) -> dict[str, tuple[float, float]]:
+    """Fitted range of each input, and of compute C when known (for "40x the largest compute fitted")."""
+    out = {v: (float(inputs[v].min()), float(inputs[v].max())) for v in law.variables}
+    if "C" not in out and {"N", "D"} <= set(law.variables) and runs.has("C"):
+        compute = runs.table["C"].to_numpy(dtype=float)
+        out["C"] = (float(np.nanmin(compute)), float(np.nanmax(compute)))
+    return out
 
 
 def _provenance(runs: Runs, law: Law, target: str, starts: int, candidates: int) -> dict[str, object]:

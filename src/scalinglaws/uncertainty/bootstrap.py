@@ -45,7 +45,7 @@ def _fit_replicate(table: pd.DataFrame, rows: np.ndarray, law: Law | str, option
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScalingLawWarning)
         try:
-            result = fit(sample, law, **options)  # type: ignore[arg-type]
+            result = fit(sample, law, diagnostics=False, **options)  # type: ignore[arg-type]
         except ScalingLawsError:
             return np.full(len(law.parameters), np.nan)
     if not result.converged:

@@ -1,0 +1,189 @@
+"""Readers (files, TensorBoard, MLflow, W&B exports), units, layouts, bundled datasets, inspect."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import scalinglaws as sl
+from scalinglaws.data.trackers import read_mlflow, read_tensorboard, read_wandb
+from scalinglaws.data.units import loss_to_nats, parse_quantity
+from scalinglaws.datasets import DATASETS, list_datasets, load
+
+LADDER = [("small", 1.2e8, 3.1), ("medium", 3.5e8, 2.8), ("large", 1.0e9, 2.6)]
+
+
+@pytest.mark.parametrize(("text", "value"), [("2.8B", 2.8e9), ("125m", 1.25e8), ("1.5T", 1.5e12), ("7e9", 7e9), ("1,000", 1000.0), ("350M", 3.5e8), ("64k", 64e3), (3.0, 3.0)])
+def test_parse_quantity(text, value):
+    assert parse_quantity(text) == pytest.approx(value)
+
+
+def test_parse_quantity_rejects_words():
+    assert math.isnan(parse_quantity("big"))
+    frame = pd.DataFrame({"N": ["1B", "2B", "lots"], "D": [1e9] * 3, "loss": [3.0, 2.9, 2.8]})
+    with pytest.raises(sl.InputError, match="non-numeric value.*'lots'"):
+        sl.read_runs(frame).require(["N"])
+
+
+def test_loss_units_are_converted_and_said():
+    runs = sl.read_runs(pd.DataFrame({"N": ["70m", "160m"], "D": ["300B"] * 2, "ppl": [20.0, 15.0]}), columns={"loss": "ppl"}, loss_unit="perplexity")
+    assert runs.table["loss"].tolist() == pytest.approx([math.log(20.0), math.log(15.0)])
+    assert "loss converted to nats per token as ln(perplexity)" in runs.notes
+    assert runs.table["N"].tolist() == [7e7, 1.6e8]
+    assert loss_to_nats(np.array([1.0]), "bits")[0] == pytest.approx(math.log(2))
+    assert loss_to_nats(np.array([1.0]), "bpb", bytes_per_token=4.0)[0] == pytest.approx(4 * math.log(2))
+    with pytest.raises(sl.InputError, match="needs --bytes-per-token"):
+        loss_to_nats(np.array([1.0]), "bpb")
+    with pytest.raises(sl.InputError, match="unknown loss unit 'nat'"):
+        loss_to_nats(np.array([1.0]), "nat")
+
+
+def test_tokens_from_steps():
+    frame = pd.DataFrame({"run": ["a"] * 3, "N": [1e8] * 3, "step": [100, 200, 300], "loss": [3.0, 2.9, 2.8]})
+    runs = sl.read_runs(frame, tokens_per_step=512 * 2048)
+    assert runs.table["D"].tolist() == [100 * 512 * 2048, 200 * 512 * 2048, 300 * 512 * 2048]
+    assert any("D derived as step x" in n for n in runs.notes)
+    with pytest.raises(sl.InputError, match="needs a 'step' column"):
+        sl.read_runs(frame.drop(columns="step"), tokens_per_step=1024)
+
+
+def test_long_layout_is_pivoted():
+    long = pd.DataFrame({"run": ["a", "a", "b", "b"], "N": [1e8, 1e8, 2e8, 2e8], "metric": ["loss", "acc", "loss", "acc"], "value": [3.0, 0.2, 2.5, 0.3]})
+    runs = sl.read_runs(long)
+    assert runs.table.set_index("run")["loss"].to_dict() == {"a": 3.0, "b": 2.5}
+    assert runs.notes[0] == "pivoted a long table (2 metrics) to one column per metric"
+
+
+def test_unsorted_steps_are_sorted_and_reported_duplicates_rejected():
+    frame = pd.DataFrame({"run": ["a", "a", "a"], "step": [3, 1, 2], "loss": [2.8, 3.0, 2.9]})
+    runs = sl.read_runs(frame)
+    assert runs.table["step"].tolist() == [1, 2, 3]
+    assert "sorted checkpoints by step within each run" in runs.notes
+    with pytest.raises(sl.InputError, match="duplicated checkpoint.*run 'a' step 1"):
+        sl.read_runs(pd.DataFrame({"run": ["a", "a"], "step": [1, 1], "loss": [3.0, 3.1]}))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".parquet", ".json", ".jsonl"])
+def test_file_formats_round_trip(tmp_path, suffix):
+    frame = pd.DataFrame({"run": [r for r, _, _ in LADDER], "params": [n for _, n, _ in LADDER], "tokens": [20 * n for _, n, _ in LADDER], "val_loss": [l for _, _, l in LADDER]})
+    path = tmp_path / f"runs{suffix}"
+    {".csv": lambda: frame.to_csv(path, index=False), ".tsv": lambda: frame.to_csv(path, sep="\t", index=False),
+     ".parquet": lambda: frame.to_parquet(path), ".json": lambda: frame.to_json(path, orient="records"),
+     ".jsonl": lambda: frame.to_json(path, orient="records", lines=True)}[suffix]()
+    runs = sl.read_runs(path)
+    assert runs.mapping == {"N": "params", "D": "tokens", "loss": "val_loss", "run": "run"}
+    assert runs.table["loss"].tolist() == pytest.approx([l for _, _, l in LADDER])
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_tensorboard_directory_is_read(tmp_path):
+    tensorboardX = pytest.importorskip("tensorboardX")
+    for name, n, final in LADDER:
+        writer = tensorboardX.SummaryWriter(str(tmp_path / name))
+        for step in (100, 200, 300):
+            writer.add_scalar("eval/loss", final + 300 / step * 0.1, step)
+            writer.add_scalar("params", n, step)
+        writer.close()
+    frame = read_tensorboard(tmp_path)
+    assert set(frame["run"]) == {"small", "medium", "large"}
+    assert len(frame) == 9
+    runs = sl.read_runs(tmp_path, columns={"loss": "eval/loss", "N": "params"}, tokens_per_step=1e6)
+    final = runs.table[runs.table["step"] == 300].set_index("run")["loss"]
+    assert final.to_dict() == pytest.approx({name: l + 0.1 for name, _, l in LADDER}, rel=1e-6)
+    assert runs.table["D"].max() == 3e8
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_mlflow_store_is_read(tmp_path):
+    mlflow = pytest.importorskip("mlflow")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    for name, n, final in LADDER:
+        with mlflow.start_run(run_name=name):
+            mlflow.log_params({"N": f"{n:g}", "tokens_per_step": "1e6"})
+            for step in (1, 2, 3):
+                mlflow.log_metric("val_loss", final + 0.1 / step, step=step)
+    frame = read_mlflow(uri)
+    assert sorted(frame["run"].unique()) == ["large", "medium", "small"]
+    assert frame["N"].dtype.kind == "f"  # params parsed as numbers
+    runs = sl.read_runs(str(tmp_path), tokens_per_step=1e6)  # a directory holding mlflow.db
+    assert runs.mapping["loss"] == "val_loss"
+    assert runs.table.groupby("run")["loss"].min().to_dict() == pytest.approx({name: l + 0.1 / 3 for name, _, l in LADDER})
+
+
+def test_wandb_export_with_config(tmp_path):
+    history = tmp_path / "history.csv"
+    pd.DataFrame({"_step": [10, 20, 30], "val/loss": [3.0, 2.8, 2.7], "_runtime": [1.0, 2.0, 3.0]}).to_csv(history, index=False)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"_wandb": {"value": {}}, "n_params": {"value": "350M"}, "lr": {"value": 3e-4}}))
+    frame = read_wandb(history, config=config, run="ladder-350m")
+    assert frame["run"].unique().tolist() == ["ladder-350m"]
+    assert frame["n_params"].unique().tolist() == [3.5e8]
+    runs = sl.read_runs(frame, columns={"loss": "val/loss", "N": "n_params"}, tokens_per_step=2**20)
+    assert runs.table["D"].tolist() == [10 * 2**20, 20 * 2**20, 30 * 2**20]
+
+
+def test_bundled_datasets_have_cards_and_licences():
+    frame = list_datasets()
+    assert {"gemstones", "gemstones_350b", "datablations", "olmo", "pythia", "obsscaling"} <= set(frame["name"])
+    assert set(frame["licence"]) <= {"MIT", "Apache-2.0"}
+    for card in DATASETS.values():
+        text = card.card()
+        assert "Licence" in text and card.name in text
+
+
+@pytest.mark.parametrize("name", ["gemstones", "gemstones_350b", "datablations", "olmo", "pythia"])
+def test_every_loss_dataset_fits(name):
+    with _ignore_scaling_warnings():
+        result = sl.fit(f"dataset:{name}", "chinchilla")
+    assert result.n_points == len(load(name).table.dropna(subset=["loss"]))
+    assert np.isfinite(result.objective)
+
+
+class _ignore_scaling_warnings:
+    def __enter__(self):
+        import warnings
+
+        self.ctx = warnings.catch_warnings()
+        self.ctx.__enter__()
+        warnings.simplefilter("ignore", sl.errors.ScalingLawWarning)
+
+    def __exit__(self, *exc):
+        return self.ctx.__exit__(*exc)
+
+
+def test_gemstones_350b_matches_published_fit():
+    # ../shared/data/gemstones/README.md: hot_100b+ (<=350B), delta 1e-3: alpha 0.25911, E = e^0.66816.
+    with _ignore_scaling_warnings():
+        result = sl.fit("dataset:gemstones_350b", "chinchilla")
+    assert result.params["alpha"] == pytest.approx(0.25911, abs=5e-4)
+    assert result.params["E"] == pytest.approx(math.exp(0.66816), rel=2e-3)
+
+
+def test_inspect_cli(capsys):
+    from scalinglaws.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["inspect", "dataset:gemstones", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["rows"] == 220 and doc["runs"] == 22
+    assert doc["roles"]["C"] == "(derived)"
+    assert "C derived as 6 N D" in doc["notes"]
+
+
+def test_reader_errors():
+    with pytest.raises(sl.InputError, match="unknown file type '.xlsx'"):
+        sl.read_runs(_touch(".xlsx"))
+    with pytest.raises(sl.InputError, match="column 'nope' \\(given for 'N'\\) is not in the data"):
+        sl.read_runs(pd.DataFrame({"a": [1]}), columns={"N": "nope"})
+
+
+def _touch(suffix):
+    import tempfile
+
+    handle = tempfile.NamedTemporaryFile(suffix=suffix, delete=False)
+    handle.close()
+    return handle.name

@@ -18,18 +18,23 @@ pytestmark = pytest.mark.filterwarnings("ignore::scalinglaws.errors.Extrapolatio
 
 @pytest.mark.slow
 def test_power_law_intervals_cover_the_truth_at_close_to_95_percent():
-    # 60 simulated ladders of 12 sizes (1e7..1e9) with 1% log-normal seed noise,
-    # 60 bootstrap replicates each. With 60 simulations the binomial standard
-    # error of a 95% coverage is 2.8%, so we accept [0.88, 1.0].
+    # 40 simulated ladders of 12 sizes (1e7..1e9) with 1% log-normal seed noise,
+    # 40 bootstrap replicates each (1,640 full multi-start fits). With 40
+    # simulations the binomial standard error of a 95% coverage is 3.4%, so each
+    # quantity must cover in [0.85, 1.0] (3 SE below), and the average over the
+    # five quantities must lie in [0.90, 0.995]: close to 95%, neither badly
+    # under- nor trivially over-covering. A one-off 100 x 100 run measured
+    # E 0.97, A 0.99, alpha 1.00, mean law 0.97, new run 0.98 (docs/sections/uncertainty.md).
     law = sl.get_law("power:N")
     target = {"N": np.array(1e10)}  # 10x beyond the largest size fitted
     truth_at_target = float(law.function(POWER_TRUTH, target))
     rng = np.random.default_rng(7)
     hits = {"E": 0, "A": 0, "alpha": 0, "mean": 0, "new_run": 0}
-    sims = 60
+    sims = 40
     for s in range(sims):
         runs = simulate_runs("power:N", POWER_TRUTH, noise=0.01, seed=100 + s, N=np.geomspace(1e7, 1e9, 12))
-        result = bootstrap(runs, "power:N", replicates=60, seed=s)
+        result = bootstrap(runs, "power:N", replicates=40, seed=s)
+        assert result.bootstrap.converged == 40
         for name, (lo, hi) in result.intervals().items():
             hits[name] += lo <= POWER_TRUTH[name] <= hi
         lo, hi = prediction_interval(result, target, kind="mean")
@@ -39,25 +44,27 @@ def test_power_law_intervals_cover_the_truth_at_close_to_95_percent():
         hits["new_run"] += lo <= new_observation <= hi
     coverage = {k: v / sims for k, v in hits.items()}
     for name, value in coverage.items():
-        assert 0.88 <= value <= 1.0, (name, coverage)
+        assert 0.85 <= value <= 1.0, (name, coverage)
+    assert 0.90 <= np.mean(list(coverage.values())) <= 0.995, coverage
 
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::scalinglaws.errors.ScalingLawWarning")
 def test_chinchilla_prediction_interval_coverage():
-    # 20 ladders of 5 sizes x 4 token ratios, 1% noise, 30 replicates each:
-    # a coarse check (binomial SE ~5%) that the 95% interval of the mean law at a
-    # 7e9-parameter target covers the truth at least 80% of the time.
+    # 12 ladders of 5 sizes x 4 token ratios, 1% noise, 24 replicates each: a
+    # coarse check that the 95% interval of the mean law at a 7e9-parameter
+    # target covers the truth in at least 9 of 12 simulations (if the true
+    # coverage were 95%, 8 or fewer would happen with probability 0.002).
     ladder = chinchilla_ladder(sizes=5, tokens_per_size=4, n_range=(5e7, 1e9))
     target = {"N": np.array(7e9), "D": np.array(1.4e11)}
     truth = float(sl.get_law("chinchilla").function(CHINCHILLA_PUBLISHED, target))
     hits = 0
-    for s in range(20):
+    for s in range(12):
         runs = simulate_runs("chinchilla", CHINCHILLA_PUBLISHED, noise=0.01, seed=300 + s, **ladder)
-        result = bootstrap(runs, "chinchilla", replicates=30, seed=s)
+        result = bootstrap(runs, "chinchilla", replicates=24, seed=s)
         lo, hi = prediction_interval(result, target)
         hits += lo <= truth <= hi
-    assert hits / 20 >= 0.8
+    assert hits >= 9
 
 
 def test_same_seed_gives_identical_replicates():

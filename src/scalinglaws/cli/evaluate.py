@@ -39,8 +39,11 @@ def backtest_command(
             emit_json({"groups": [{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()} for row in frame.to_dict(orient="records")],
                        "mean_are": {k: float(v) for k, v in frame.groupby("law")["mean_are"].mean().items()}})
             return
-        stdout.print(table("Backtest per group: mean absolute relative error of held-out predictions", [*group, "law", "mean ARE", "max ARE", "fit", "held out"],
-                           frame[[*group, "law", "mean_are", "max_are", "n_fit", "n_heldout"]].itertuples(index=False)))
+        laws = list(dict.fromkeys(frame["law"]))
+        wide = frame.groupby(group, sort=False).agg(n_fit=("n_fit", "max"), n_heldout=("n_heldout", "max"))
+        wide = wide.join(frame.pivot(index=group, columns="law", values="mean_are")[laws]).reset_index()
+        stdout.print(table("Backtest per group: mean absolute relative error of held-out predictions", [*group, *laws, "fit", "held out"],
+                           wide[[*group, *laws, "n_fit", "n_heldout"]].itertuples(index=False)))
         averages = frame.groupby("law")["mean_are"].mean().sort_values()
         stdout.print(table("Average over groups", ["law", "mean ARE"], averages.items()))
         return

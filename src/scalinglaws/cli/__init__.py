@@ -7,7 +7,7 @@ import sys
 import typer
 
 from ..errors import FitError, InputError, ScalingLawsError
-from . import core, data, demo, evaluate, planning
+from . import core, data, demo, evaluate, planning, report
 from .common import stderr
 
 app = typer.Typer(
@@ -19,7 +19,7 @@ app = typer.Typer(
 )
 
 #: Each module contributes its subcommands; add new ones here.
-for module in (core, data, demo, evaluate, planning):
+for module in (core, data, demo, evaluate, planning, report):
     app.registered_commands.extend(module.app.registered_commands)
     app.registered_groups.extend(module.app.registered_groups)
 

@@ -11,6 +11,7 @@ import math
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -30,6 +31,18 @@ ColOption = Annotated[
     typer.Option("--col", help='Map a role to a column: --col N="Model Size" (repeatable). Roles: N D C U step lr batch_size loss run family seed.'),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the essential result.")]
+PlotOption = Annotated[Path | None, typer.Option("--plot", help="Save a figure here (.png, .svg or .pdf).")]
+
+
+def save_plot(path: Path | None, make: Callable[[], object], *, announce: bool = True) -> None:
+    """Draw the figure ``make()`` returns and save it to ``path`` (no-op without a path)."""
+    if path is None:
+        return
+    from ..report.figures import save_figure
+
+    save_figure(make(), path)
+    if announce:
+        stderr.print(f"saved figure to {path}", soft_wrap=True)
 
 
 def parse_columns(specs: Sequence[str] | None) -> dict[str, str]:

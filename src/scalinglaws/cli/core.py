@@ -14,10 +14,12 @@ from ..errors import ScalingLawWarning
 from ..fitting import Fit, fit, load_fit
 from ..laws import get_law, law_names
 from ..predict import predict_points
+from ..report import figures
 from ..uncertainty import bootstrap
 from .common import (
     ColOption,
     JsonOption,
+    PlotOption,
     QuietOption,
     emit_json,
     fmt,
@@ -27,6 +29,7 @@ from .common import (
     print_notes,
     print_warnings,
     progress_bar,
+    save_plot,
     stdout,
     table,
 )
@@ -85,6 +88,8 @@ def fit_command(
     loss_unit: Annotated[str, typer.Option("--loss-unit", help="Unit of the loss column: nats, perplexity, bits or bpb.")] = "nats",
     bytes_per_token: Annotated[float | None, typer.Option("--bytes-per-token", help="Average bytes per token (for --loss-unit bpb).")] = None,
     tokens_per_step: Annotated[float | None, typer.Option("--tokens-per-step", help="Derive D = step x this (batch x context).")] = None,
+    plot: PlotOption = None,
+    residual_plot: Annotated[Path | None, typer.Option("--residual-plot", help="Save residuals against each variable here (.png/.svg/.pdf).")] = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -99,6 +104,8 @@ def fit_command(
             result = fit(data, law, loss=loss, delta=delta, space=space)
     if output is not None:
         result.save(output)
+    save_plot(plot, lambda: figures.fit_figure(result, data), announce=not json_out)
+    save_plot(residual_plot, lambda: figures.residual_figure(result, data), announce=not json_out)
     if json_out:
         emit_json(result.to_dict())
     else:

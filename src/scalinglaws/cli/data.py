@@ -8,7 +8,8 @@ import typer
 
 from ..data.inspect import inspect_runs
 from ..data.readers import read_runs
-from .common import ColOption, JsonOption, emit_json, parse_columns, print_notes, stdout, table
+from ..report import figures
+from .common import ColOption, JsonOption, PlotOption, emit_json, save_plot, parse_columns, print_notes, stdout, table
 
 app = typer.Typer()
 
@@ -20,11 +21,13 @@ def inspect_command(
     loss_unit: Annotated[str, typer.Option("--loss-unit", help="nats, perplexity, bits or bpb (then --bytes-per-token).")] = "nats",
     bytes_per_token: Annotated[float | None, typer.Option("--bytes-per-token", help="Average bytes per token, for bpb.")] = None,
     tokens_per_step: Annotated[float | None, typer.Option("--tokens-per-step", help="Batch size x context, to derive D from steps.")] = None,
+    plot: PlotOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Show what was read: runs, roles detected, ranges, derived columns, cleaning steps."""
     data = read_runs(runs, columns=parse_columns(col), loss_unit=loss_unit, bytes_per_token=bytes_per_token, tokens_per_step=tokens_per_step)
     result = inspect_runs(data)
+    save_plot(plot, lambda: figures.curves_figure(data, x="D" if "D" in data.table.columns else "step"), announce=not json_out)
     if json_out:
         emit_json(result.to_dict())
         return

@@ -7,8 +7,10 @@ from typing import Annotated
 import typer
 
 from ..data.readers import read_runs
+from ..errors import InputError
 from ..evaluate import backtest, backtest_groups
-from .common import ColOption, JsonOption, emit_json, parse_columns, print_warnings, progress_bar, stdout, table
+from ..report import figures
+from .common import ColOption, JsonOption, PlotOption, emit_json, parse_columns, print_warnings, progress_bar, save_plot, stdout, table
 
 app = typer.Typer()
 
@@ -27,12 +29,15 @@ def backtest_command(
     n_bootstrap: Annotated[int, typer.Option("--bootstrap", help="Replicates for prediction intervals (0: none).")] = 0,
     level: Annotated[float, typer.Option(help="Interval coverage.")] = 0.95,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    plot: PlotOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Fit each law on the smaller runs, predict the held-out larger ones, rank by ARE."""
     data = read_runs(runs, columns=parse_columns(col))
     options = dict(by=by, holdout=holdout, split=split, min_tokens=min_tokens, drop_fraction=drop_fraction, bootstrap=n_bootstrap, level=level, seed=seed)
     if group:
+        if plot is not None:
+            raise InputError("--plot draws one backtest; drop --group, or backtest one group at a time with --split")
         with progress_bar("backtest", enabled=not json_out):
             frame = backtest_groups(data, law, group=group, **options)
         if json_out:
@@ -48,6 +53,7 @@ def backtest_command(
         stdout.print(table("Average over groups", ["law", "mean ARE"], averages.items()))
         return
     result = backtest(data, law, **options)  # type: ignore[arg-type]
+    save_plot(plot, lambda: figures.backtest_figure(result, title=f"Backtest on {data.source}"), announce=not json_out)
     if json_out:
         emit_json(result.to_dict())
         return

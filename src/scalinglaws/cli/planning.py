@@ -12,7 +12,8 @@ from ..errors import InputError, ScalingLawWarning
 from ..fitting import load_fit
 from ..planning import best_loss_for_budget, compare_approaches, compute_optimal, envelope, frontier, inference_optimal, isoflop, transformer_flops
 from ..uncertainty import allocation_exponent_interval
-from .common import ColOption, JsonOption, emit_json, fmt, parse_columns, parse_number, print_warnings, stdout, table
+from ..report import figures
+from .common import ColOption, JsonOption, PlotOption, emit_json, fmt, parse_columns, parse_number, print_warnings, save_plot, stdout, table
 
 app = typer.Typer()
 
@@ -79,6 +80,7 @@ def isoflop_command(
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
     approach: Annotated[int, typer.Option(help="2: parabolas per budget (default); 1: lower envelope of checkpoints.")] = 2,
     compare: Annotated[str | None, typer.Option("--compare", help="Also fit this parametric law (e.g. chinchilla) and compare allocation exponents.")] = None,
+    plot: PlotOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Chinchilla approaches 1 and 2: per-budget optima and N*(C), D*(C) power laws."""
@@ -96,6 +98,7 @@ def isoflop_command(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScalingLawWarning)
         result = isoflop(data, budget=budget, tolerance=tolerance, min_points=min_points, bootstrap=n_bootstrap, level=level, seed=seed)
+    save_plot(plot, lambda: figures.isoflop_figure(result, title=f"IsoFLOP analysis of {data.source}"), announce=not json_out)
     comparison = compare_approaches(data, result, compare, level=level, bootstrap=n_bootstrap, seed=seed) if compare else None
     if json_out:
         doc = result.to_dict()

@@ -201,7 +201,8 @@ def backtest_figure(result, *, title: str | None = None):
     left.set_ylabel("predicted loss (nats/token)")
     left.set_title(f"Held-out predictions ({result.split})", fontsize=9)
     left.legend(fontsize=7, frameon=False)
-    right.barh(summary["law"][::-1], summary["mean_are"][::-1], color="C0")
+    colour_of = {law.law: f"C{i}" for i, law in enumerate(result.results)}
+    right.barh(summary["law"][::-1], summary["mean_are"][::-1], color=[colour_of[name] for name in summary["law"][::-1]])
     right.set_xlabel("mean absolute relative error (held out)")
     right.set_title("Backtest ARE per law (lower is better)", fontsize=9)
     for ax in (left, right):

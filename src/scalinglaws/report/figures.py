@@ -111,7 +111,7 @@ def _plain_log_ticks(axis) -> None:
     """Loss axes span less than a decade: label ticks as plain numbers, not 3x10^0."""
     from matplotlib.ticker import FormatStrFormatter, LogLocator
 
-    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 7.0)))
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 1.2, 1.4, 1.6, 1.8, 2.0, 2.2, 2.5, 2.8, 3.2, 3.6, 4.0, 5.0, 6.0, 7.0, 8.0)))
     axis.set_major_formatter(FormatStrFormatter("%g"))
     axis.set_minor_formatter(FormatStrFormatter(""))
 

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 import scalinglaws as sl
-from scalinglaws.errors import BoundWarning, ScalingLawWarning
+from scalinglaws.datasets import load as load_dataset
+from scalinglaws.errors import BoundWarning, InputError, ScalingLawWarning
 from scalinglaws.fitting.reference import reference_fit
 from scalinglaws.laws import CHINCHILLA_PUBLISHED, KAPLAN_PUBLISHED
 from scalinglaws.simulate import chinchilla_ladder, simulate_runs
@@ -181,3 +182,45 @@ def test_no_warnings_on_a_clean_fit():
     with warnings.catch_warnings():
         warnings.simplefilter("error", ScalingLawWarning)
         sl.fit("dataset:gemstones", "chinchilla")
+
+
+@pytest.mark.slow
+def test_large_logs_rank_the_grid_by_least_squares_and_still_recover_the_law():
+    # 60,000 checkpoint rows (above EXACT_GRID_MAX_ROWS): the grid is ranked by the
+    # exact linear solves' least-squares residual, the polish minimises the Huber sum.
+    from scalinglaws.fitting.search import EXACT_GRID_MAX_ROWS
+
+    sizes = np.geomspace(7e7, 1e10, 20)
+    fractions = np.linspace(0.05, 1.0, 3000)
+    n = np.repeat(sizes, fractions.size)
+    d = np.concatenate([100 * s * fractions for s in sizes])
+    assert n.size > EXACT_GRID_MAX_ROWS
+    runs = simulate_runs("chinchilla", CHINCHILLA_PUBLISHED, noise=0.0, seed=0, N=n, D=d)
+    result = sl.fit(runs, "chinchilla")
+    assert result.converged
+    for name, value in CHINCHILLA_PUBLISHED.items():
+        assert result.params[name] == pytest.approx(value, rel=1e-6), name
+
+
+@pytest.mark.parametrize("law", ["chinchilla", "kaplan", "power:C"])
+def test_counts_weigh_rows_exactly_as_copies(law):
+    # The bootstrap fits resampled runs through counts; it must be the same fit as stacking copies.
+    runs = load_dataset("gemstones")
+    rows = np.random.default_rng(3).integers(0, len(runs), len(runs))
+    counts = np.bincount(rows, minlength=len(runs))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScalingLawWarning)
+        copied = sl.fit(sl.Runs(runs.table.iloc[rows].reset_index(drop=True)), law)
+        weighted = sl.fit(runs, law, counts=counts)
+    assert weighted.n_points == copied.n_points == len(runs)
+    assert weighted.objective == pytest.approx(copied.objective, rel=1e-10)
+    assert weighted.residual_std == pytest.approx(copied.residual_std, rel=1e-6)
+    prediction = {"N": np.array(1e10), "D": np.array(2e11), "C": np.array(1.2e22)}
+    assert sl.predict(weighted, **{v: prediction[v] for v in weighted.law.variables}) == pytest.approx(
+        sl.predict(copied, **{v: prediction[v] for v in copied.law.variables}), rel=1e-6)
+
+
+def test_counts_must_be_non_negative_integers_per_row():
+    runs = load_dataset("gemstones")
+    with pytest.raises(InputError, match="counts must be 220 non-negative integers, one per row"):
+        sl.fit(runs, "chinchilla", counts=np.full(len(runs), 0.5))

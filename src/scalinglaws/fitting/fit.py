@@ -33,6 +33,7 @@ def fit(
     candidates: int = DEFAULT_CANDIDATES,
     target: str = "loss",
     diagnostics: bool = True,
+    counts: np.ndarray | None = None,
 ) -> Fit:
     r"""Fit a scaling law to runs by global search and local polish.
 
@@ -63,6 +64,10 @@ def fit(
         Run the checks of :func:`scalinglaws.evaluate.diagnose` (conditioning,
         residual trend, identifiability, monotonicity). Bootstrap replicates
         turn them off: their warnings would be discarded anyway.
+    counts:
+        Optional non-negative integer per row: a row with count ``k`` weighs
+        exactly as ``k`` copies of it (rows with 0 are left out). The
+        bootstrap uses this instead of copying resampled rows.
 
     Returns
     -------
@@ -88,23 +93,30 @@ def fit(
         raise InputError(f"candidates must be a positive integer, got {candidates!r}")
     inputs = runs.inputs(law.variables)
     y = runs.values(target)
+    if counts is not None:
+        inputs, y, counts = _apply_counts(counts, inputs, y)
+    n_points = int(y.size if counts is None else counts.sum())
     n_params = len(law.parameters)
-    if y.size <= n_params:
+    if n_points <= n_params:
         raise InputError(
-            f"law {law.name!r} has {n_params} parameters but the data has only {y.size} point(s); "
+            f"law {law.name!r} has {n_params} parameters but the data has only {n_points} point(s); "
             f"add runs (at least {n_params + 1}) or choose a law with fewer parameters"
         )
-    grid = evaluate_grid(law, inputs, y, loss)
+    grid = evaluate_grid(law, inputs, y, loss, counts)
     if not np.isfinite(grid.objective).any():
         return _failed(law, loss, runs, y, inputs, grid.size, "not converged: no grid point gives valid predictions")
     best = None
     for index in local_minima(grid, candidates):
         start = {name: float(values[index]) for name, values in grid.params.items()}
-        result = polish(law, start, inputs, y, loss)
+        result = polish(law, start, inputs, y, loss, counts=counts)
         if best is None or result.objective < best.objective:
             best = result
     assert best is not None
     grid_best = float(np.min(grid.objective))
+    if not grid.exact:  # ranked by least squares: compare with the objective at the best-ranked point
+        at = int(np.argmin(grid.objective))
+        with np.errstate(all="ignore"):
+            grid_best = float(loss.total(law.function({k: v[at] for k, v in grid.params.items()}, inputs), y, counts))
     if not np.isfinite(best.objective) or best.objective > grid_best * (1 + 1e-12):
         status = f"not converged: the local solver ended above the grid's best objective ({best.message})"
     elif not best.success:
@@ -113,7 +125,7 @@ def fit(
         status = "converged"
     predicted = law.function(best.params, inputs)
     residuals = loss.residuals(predicted, y)
-    residual_std = float(np.std(residuals, ddof=min(n_params, y.size - 1))) if y.size > 1 else 0.0
+    residual_std = _residual_std(residuals, np.ones_like(y) if counts is None else counts, n_params)
     fit_warnings = _bound_warnings(law, best.params, inputs)
     if status != "converged":
         fit_warnings.append(FitWarning(ConvergenceWarning.code, status))
@@ -128,7 +140,7 @@ def fit(
         params=best.params,
         objective=best.objective,
         loss=loss,
-        n_points=int(y.size),
+        n_points=n_points,
         status=status,
         warnings=tuple(fit_warnings),
         data_range=_data_range(runs, law, inputs),
@@ -136,6 +148,24 @@ def fit(
         provenance=_provenance(runs, law, target, grid.size, candidates),
         notes=runs.notes,
     )
+
+
+def _residual_std(residuals: np.ndarray, counts: np.ndarray, n_params: int) -> float:
+    """Standard deviation of the residuals, each row counted ``counts`` times, less ``n_params`` degrees of freedom."""
+    total = float(counts.sum())
+    if total <= 1:
+        return 0.0
+    mean = float(residuals @ counts) / total
+    return float(np.sqrt(((residuals - mean) ** 2) @ counts / (total - min(n_params, total - 1))))
+
+
+def _apply_counts(counts: np.ndarray, inputs: dict[str, np.ndarray], y: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Validate row counts and drop the rows counted zero times."""
+    counts = np.asarray(counts)
+    if counts.shape != y.shape or not np.all(np.isfinite(counts)) or np.any(counts < 0) or np.any(counts != np.round(counts)):
+        raise InputError(f"counts must be {y.size} non-negative integers, one per row")
+    keep = counts > 0
+    return {k: v[keep] for k, v in inputs.items()}, y[keep], counts[keep].astype(float)
 
 
 def _data_range(runs: Runs, law: Law, inputs: Mapping[str, np.ndarray]) -> dict[str, tuple[float, float]]:

@@ -48,15 +48,18 @@ class Loss:
     def rho(self, r: np.ndarray) -> np.ndarray:
         a = np.abs(r)
         if self.name == "huber":
-            return np.where(a <= self.delta, 0.5 * r * r, self.delta * (a - 0.5 * self.delta))
+            # m = min(|r|, delta): m (|r| - m/2) is r^2/2 inside delta and delta (|r| - delta/2) outside.
+            m = np.minimum(a, self.delta)
+            return m * (a - 0.5 * m)
         if self.name == "squared":
             return 0.5 * r * r
         return a
 
-    def total(self, predicted: np.ndarray, observed: np.ndarray) -> np.ndarray:
-        """Sum of ``rho`` over the last axis; ``inf`` where a prediction is invalid."""
+    def total(self, predicted: np.ndarray, observed: np.ndarray, counts: np.ndarray | None = None) -> np.ndarray:
+        """Sum of ``rho`` over the last axis (each row ``counts`` times); ``inf`` where a prediction is invalid."""
         r = self.residuals(predicted, observed)
-        value = self.rho(r).sum(axis=-1)
+        terms = self.rho(r)
+        value = terms.sum(axis=-1) if counts is None else terms @ counts
         return np.where(np.isfinite(value), value, np.inf)
 
     def to_dict(self) -> dict[str, object]:

@@ -65,9 +65,11 @@ def _objective_weights(loss: Loss, r: np.ndarray, delta: float) -> np.ndarray:
     return np.where(a <= delta, 1.0, delta / np.maximum(a, 1e-300))
 
 
-def _huber_sum(r: np.ndarray, delta: float) -> float:
+def _huber_sum(r: np.ndarray, delta: float, counts: np.ndarray | None = None) -> float:
     a = np.abs(r)
-    return float(np.sum(np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))))
+    m = np.minimum(a, delta)
+    terms = m * (a - 0.5 * m)
+    return float(np.sum(terms) if counts is None else terms @ counts)
 
 
 def damped_gauss_newton(
@@ -81,6 +83,7 @@ def damped_gauss_newton(
     *,
     max_iterations: int = 300,
     tolerance: float = 1e-14,
+    counts: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float, bool, str, int]:
     """Levenberg-Marquardt on the IRLS form of the (Huber or squared) sum, with bounds by projection.
 
@@ -89,7 +92,10 @@ def damped_gauss_newton(
     Small dense problems make this much cheaper per iteration than scipy's
     general trust-region code, while reaching the same optimum.
     """
-    value_of = (lambda r: _huber_sum(r, delta)) if loss.name != "squared" else (lambda r: 0.5 * float(r @ r))
+    if loss.name != "squared":
+        value_of = lambda r: _huber_sum(r, delta, counts)  # noqa: E731
+    else:
+        value_of = (lambda r: 0.5 * float(r @ r)) if counts is None else (lambda r: 0.5 * float((r * r) @ counts))  # noqa: E731
     u = np.clip(u0, lower, upper)
     r = residuals(u)
     value = value_of(r)
@@ -99,6 +105,8 @@ def damped_gauss_newton(
     for iteration in range(max_iterations):
         jac = jacobian(u)
         w = _objective_weights(loss, r, delta)
+        if counts is not None:
+            w = w * counts
         grad = jac.T @ (w * r)
         hess = jac.T @ (w[:, None] * jac)
         # Projected gradient: a bound-active coordinate pushing outward is converged.
@@ -141,12 +149,14 @@ def polish(
     loss: Loss,
     *,
     max_evaluations: int = 3000,
+    counts: np.ndarray | None = None,
 ) -> Polished:
     """Minimise the objective over all parameters from ``start``.
 
     A fast damped Gauss-Newton (IRLS) solver runs first; scipy's trust-region
     ``least_squares`` takes over when that one does not report convergence
-    and for the absolute loss.
+    and for the absolute loss. ``counts`` weighs each row as that many copies
+    (the fallback expands the rows, so it is exact there too).
     """
     transform = Transform(law)
     log_y = np.log(y)
@@ -182,11 +192,17 @@ def polish(
         if not np.all(np.isfinite(residuals(u0))):
             return Polished(dict(start), float("inf"), False, "start gives invalid predictions", 0)
         if loss.name != "absolute":
-            u, _, ok, message, evaluations = damped_gauss_newton(residuals, jacobian, u0, transform.lower, transform.upper, loss, loss.delta)
+            u, _, ok, message, evaluations = damped_gauss_newton(residuals, jacobian, u0, transform.lower, transform.upper, loss, loss.delta, counts=counts)
             if ok:
                 params = {k: float(v) for k, v in transform.to_params(u).items()}
-                return Polished(params, float(loss.total(law.function(params, inputs), y)), True, message, evaluations)
+                return Polished(params, float(loss.total(law.function(params, inputs), y, counts)), True, message, evaluations)
             u0 = u
+        if counts is not None:
+            # scipy's robust losses have no row weights: fall back on real copies of the rows.
+            copies = np.repeat(np.arange(y.size), counts.astype(int))
+            expanded = polish(law, {k: float(v) for k, v in transform.to_params(u0).items()}, {k: v[copies] for k, v in inputs.items()}, y[copies], loss,
+                              max_evaluations=max_evaluations)
+            return expanded
         kwargs = {"loss": "huber", "f_scale": loss.delta} if loss.name == "huber" else {"loss": "linear"}
         if loss.name == "absolute":
             # Huber with a tiny delta is delta * |r| away from zero: a smooth stand-in for

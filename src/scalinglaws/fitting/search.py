@@ -18,6 +18,12 @@ from .objectives import Loss
 
 #: Upper bound on floats held at once by one chunk of the grid (about 160 MB).
 CHUNK_FLOATS = 20_000_000
+#: Above this many rows the separable grid is ranked by the weighted
+#: least-squares residual of each grid point's exact linear solve (a by-product
+#: of the Gram matrices, so O(grid) instead of O(grid x rows)); the polish
+#: still minimises the chosen objective. Below it, the grid is ranked by the
+#: objective itself.
+EXACT_GRID_MAX_ROWS = 50_000
 
 
 def batched_nnls(design: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -81,6 +87,8 @@ class GridResult:
     shape: tuple[int, ...]
     objective: np.ndarray  # (G,)
     params: dict[str, np.ndarray]  # name -> (G,)
+    #: False when ``objective`` is the least-squares ranking of a large dataset, not the objective.
+    exact: bool = True
 
     @property
     def size(self) -> int:
@@ -95,11 +103,14 @@ def grid_axes(law: Law) -> list[tuple[str, np.ndarray]]:
     return axes
 
 
-def evaluate_grid(law: Law, inputs: dict[str, np.ndarray], y: np.ndarray, loss: Loss) -> GridResult:
-    """Solve the linear parameters and evaluate the objective at every grid point."""
+def evaluate_grid(law: Law, inputs: dict[str, np.ndarray], y: np.ndarray, loss: Loss, counts: np.ndarray | None = None) -> GridResult:
+    """Solve the linear parameters and evaluate the objective at every grid point.
+
+    ``counts`` (optional) weighs each row as that many copies of it.
+    """
     axes = grid_axes(law)
     if law.projection is not None and law.projection.separable is not None and law.projection.response is None:
-        return _evaluate_separable(law, axes, inputs, y, loss)
+        return _evaluate_separable(law, axes, inputs, y, loss, counts)
     mesh = np.meshgrid(*[values for _, values in axes], indexing="ij")
     flat = {name: m.ravel() for (name, _), m in zip(axes, mesh, strict=True)}
     size = mesh[0].size
@@ -112,12 +123,12 @@ def evaluate_grid(law: Law, inputs: dict[str, np.ndarray], y: np.ndarray, loss: 
         stop = min(size, start + chunk)
         nl = {name: values[start:stop, None] for name, values in flat.items()}
         if law.projection is not None:
-            part = _project(law, nl, inputs, y)
+            part = _project(law, nl, inputs, y, counts)
         else:
             part = {name: values.ravel() for name, values in nl.items()}
         with np.errstate(all="ignore"):
             predicted = law.function({name: v[:, None] for name, v in part.items()}, inputs)
-            objective[start:stop] = loss.total(predicted, y)
+            objective[start:stop] = loss.total(predicted, y, counts)
         for name in params:
             params[name][start:stop] = part[name]
     return GridResult(tuple(m for m in mesh[0].shape), objective, params)
@@ -131,7 +142,8 @@ def _on_axes(values: np.ndarray, axes_used: tuple[int, ...], ndim: int) -> np.nd
     return values.reshape(shape)
 
 
-def _evaluate_separable(law: Law, axes: list[tuple[str, np.ndarray]], inputs: dict[str, np.ndarray], y: np.ndarray, loss: Loss) -> GridResult:
+def _evaluate_separable(law: Law, axes: list[tuple[str, np.ndarray]], inputs: dict[str, np.ndarray], y: np.ndarray, loss: Loss,
+                        counts: np.ndarray | None = None) -> GridResult:
     """Grid search for laws whose design columns each depend on one nonlinear parameter.
 
     The Gram matrix entry of columns ``j`` and ``l`` over the whole grid is a
@@ -143,7 +155,8 @@ def _evaluate_separable(law: Law, axes: list[tuple[str, np.ndarray]], inputs: di
     names = [name for name, _ in axes]
     shape = tuple(values.size for _, values in axes)
     ndim = len(shape)
-    weight = 1.0 / y  # relative residuals approximate log residuals
+    root = np.ones_like(y) if counts is None else np.sqrt(counts)
+    weight = root / y  # relative residuals approximate log residuals; sqrt(count) weighs copies
     columns: list[tuple[int | None, np.ndarray]] = []
     for param, column in projection.separable:
         if param is None:
@@ -156,7 +169,7 @@ def _evaluate_separable(law: Law, axes: list[tuple[str, np.ndarray]], inputs: di
     gram = np.empty((*shape, k, k))
     rhs = np.empty((*shape, k))
     for j, (aj, _) in enumerate(columns):
-        rhs[..., j] = _on_axes(weighted[j].sum(axis=1), () if aj is None else (aj,), ndim) if aj is not None else weighted[j].sum()
+        rhs[..., j] = _on_axes(weighted[j] @ root, (aj,), ndim) if aj is not None else weighted[j][0] @ root
         for l in range(j, k):
             al = columns[l][0]
             if aj is None and al is None:
@@ -172,34 +185,55 @@ def _evaluate_separable(law: Law, axes: list[tuple[str, np.ndarray]], inputs: di
             gram[..., j, l] = entry
             gram[..., l, j] = entry
     size = int(np.prod(shape))
-    coefs, _ = nnls_from_gram(gram.reshape(size, k, k), rhs.reshape(size, k), float(y.size))
+    coefs, rss = nnls_from_gram(gram.reshape(size, k, k), rhs.reshape(size, k), float(root @ root))
     flat_index = np.unravel_index(np.arange(size), shape)
     nl = {name: axes[i][1][flat_index[i]][:, None] for i, name in enumerate(names)}
     params = projection.assemble(nl, coefs)
-    objective = np.empty(size)
-    chunk = max(1, CHUNK_FLOATS // max(1, 2 * y.size))
-    for start in range(0, size, chunk):
-        stop = min(size, start + chunk)
-        predicted = np.zeros((stop - start, y.size))
-        for j, (aj, raw) in enumerate(columns):
-            rows = raw[0] if aj is None else raw[flat_index[aj][start:stop]]
-            predicted += coefs[start:stop, j : j + 1] * rows
+    flat_params = {name: np.asarray(values, dtype=float).ravel() for name, values in params.items()}
+    if y.size > EXACT_GRID_MAX_ROWS:
+        return GridResult(shape, rss, flat_params, exact=False)
+    objective = _separable_objective(columns, coefs.reshape(*shape, k), shape, y, loss, counts).ravel()
+    return GridResult(shape, objective, flat_params)
+
+
+def _separable_objective(columns: list[tuple[int | None, np.ndarray]], coefs: np.ndarray, shape: tuple[int, ...], y: np.ndarray, loss: Loss,
+                         counts: np.ndarray | None = None) -> np.ndarray:
+    """Objective over the whole grid, in slabs of the first grid axis.
+
+    Each column's values live on its own axis, so the prediction is a sum of
+    broadcast products (no gathering of grid x points arrays).
+    """
+    ndim = len(shape)
+    objective = np.empty(shape)
+    per_slab = int(np.prod(shape[1:], dtype=np.int64)) * y.size
+    step = max(1, CHUNK_FLOATS // max(1, 2 * per_slab))
+    for start in range(0, shape[0], step):
+        stop = min(shape[0], start + step)
+        predicted = np.zeros((stop - start, *shape[1:], y.size))
+        for j, (axis, raw) in enumerate(columns):
+            values = raw[0] if axis is None else (raw[start:stop] if axis == 0 else raw)
+            if axis is not None:
+                view = [1] * ndim + [y.size]
+                view[axis] = values.shape[0]
+                values = values.reshape(view)
+            predicted += coefs[start:stop, ..., j, None] * values
         with np.errstate(all="ignore"):
-            objective[start:stop] = loss.total(predicted, y)
-    return GridResult(shape, objective, {name: np.asarray(values, dtype=float).ravel() for name, values in params.items()})
+            objective[start:stop] = loss.total(predicted, y, counts)
+    return objective
 
 
-def _project(law: Law, nl: dict[str, np.ndarray], inputs: dict[str, np.ndarray], y: np.ndarray) -> dict[str, np.ndarray]:
+def _project(law: Law, nl: dict[str, np.ndarray], inputs: dict[str, np.ndarray], y: np.ndarray, counts: np.ndarray | None = None) -> dict[str, np.ndarray]:
     projection = law.projection
     assert projection is not None
     with np.errstate(all="ignore"):
         design = projection.design(nl, inputs)
         response = projection.response(y, nl) if projection.response else np.broadcast_to(y, design.shape[:2])
         # Relative residuals of the transformed response approximate log residuals.
-        weighted = design / response[..., None]
+        root = np.ones(y.size) if counts is None else np.sqrt(counts)
+        weighted = design / response[..., None] * root[:, None]
         valid = np.all(np.isfinite(weighted), axis=(1, 2))
         weighted = np.where(valid[:, None, None], weighted, 0.0)
-        coefs, _ = batched_nnls(weighted, np.ones(design.shape[:2]))
+        coefs, _ = batched_nnls(weighted, np.broadcast_to(root, design.shape[:2]))
         return projection.assemble(nl, coefs)
 
 

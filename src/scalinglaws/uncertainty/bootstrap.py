@@ -41,11 +41,13 @@ def resampling_groups(runs: Runs, by: str = "auto") -> tuple[np.ndarray, str]:
 
 def _fit_replicate(table: pd.DataFrame, rows: np.ndarray, law: Law | str, options: Mapping[str, object]) -> np.ndarray:
     law = get_law(law)
-    sample = Runs(table.iloc[rows].reset_index(drop=True))
+    # A resampled run drawn k times weighs as k copies of its rows: the same objective
+    # as stacking the copies, with each distinct row evaluated once.
+    counts = np.bincount(rows, minlength=len(table))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScalingLawWarning)
         try:
-            result = fit(sample, law, diagnostics=False, **options)  # type: ignore[arg-type]
+            result = fit(Runs(table), law, diagnostics=False, counts=counts, **options)  # type: ignore[arg-type]
         except ScalingLawsError:
             return np.full(len(law.parameters), np.nan)
     if not result.converged:

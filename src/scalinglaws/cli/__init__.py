@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
 
 from ..errors import FitError, InputError, ScalingLawsError
-from . import core, data, demo, evaluate, planning, report
+from . import core, data, demo, evaluate, planning, report, sweep
 from .common import stderr
 
 app = typer.Typer(
@@ -19,7 +20,7 @@ app = typer.Typer(
 )
 
 #: Each module contributes its subcommands; add new ones here.
-for module in (core, data, demo, evaluate, planning, report):
+for module in (core, data, demo, evaluate, planning, report, sweep):
     app.registered_commands.extend(module.app.registered_commands)
     app.registered_groups.extend(module.app.registered_groups)
 
@@ -29,10 +30,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="scalinglaws")
     except InputError as exc:
-        stderr.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        stderr.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         sys.exit(2)
     except (FitError, ScalingLawsError) as exc:
-        stderr.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        stderr.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         sys.exit(1)
 
 

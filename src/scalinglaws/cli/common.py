@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.console import Console, Group, RenderableType
+from rich.markup import escape
 from rich.text import Text
 from rich.table import Table
 
@@ -116,7 +117,7 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[obj
 def print_warnings(items: Iterable[object]) -> None:
     for w in items:
         message = w.message if hasattr(w, "message") else str(w)  # FitWarning or str
-        stderr.print(f"[yellow]warning:[/yellow] {message}")
+        stderr.print(f"[yellow]warning:[/yellow] {escape(message)}")
 
 
 def print_notes(notes: Iterable[str]) -> None:
@@ -146,7 +147,7 @@ def progress_bar(description: str, *, enabled: bool = True) -> Iterator[Callable
 
 
 def fail(message: str, code: int = 2) -> None:
-    stderr.print(f"[red]error:[/red] {message}", soft_wrap=True)
+    stderr.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 from typing import Annotated
@@ -42,9 +43,9 @@ def laws_command(json_out: JsonOption = False) -> None:
     """List the laws in the catalogue with formula and citation."""
     rows = []
     for name in law_names():
-        family = name in ("power", "plain")  # factories over a chosen variable
+        family = name in ("power", "plain", "bnsl")  # factories over a chosen variable
         law = get_law(f"{name}:N" if family else name)
-        rows.append({"name": f"{name}:X" if family else name, "formula": law.formula.replace(" N^", " X^") if family else law.formula,
+        rows.append({"name": f"{name}:X" if family else name, "formula": re.sub(r"\bN\b", "X", law.formula) if family else law.formula,
                      "parameters": list(law.parameter_names), "variables": ["N|D|C|step"] if family else list(law.variables),
                      "citation": law.citation})
     if json_out:

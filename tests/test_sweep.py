@@ -1,0 +1,222 @@
+"""Sweeps: expansion into jobs, equality with backtest, failure isolation, resume, the CLI, Ray."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import scalinglaws.cli as cli
+from scalinglaws.cli import sweep as sweep_cli
+from scalinglaws.errors import InputError
+from scalinglaws.evaluate import backtest
+from scalinglaws.laws import CHINCHILLA_PUBLISHED
+from scalinglaws.simulate import chinchilla_ladder, simulate_runs
+from scalinglaws.sweep import expand, load_spec, parse_spec, read_results, run_sweep
+
+from conftest import shared_data
+
+LAWS = ["chinchilla", "power:N"]
+SPLITS = [{"by": "C", "holdout": 0.2}, {"by": "N", "holdout": 0.25}]
+
+
+@pytest.fixture
+def runs_csv(tmp_path):
+    """Two recipes (families) of a Chinchilla ladder, with a non-standard column name for N."""
+    parts = []
+    for i, recipe in enumerate(["adam", "lion"]):
+        params = dict(CHINCHILLA_PUBLISHED, E=CHINCHILLA_PUBLISHED["E"] + 0.1 * i)
+        table = simulate_runs("chinchilla", params, noise=0.005, seed=i, **chinchilla_ladder(sizes=6, tokens_per_size=4)).table
+        parts.append(pd.DataFrame({"Model Size": table["N"], "D": table["D"], "loss": table["loss"], "recipe": recipe}))
+    path = tmp_path / "runs.csv"
+    pd.concat(parts).to_csv(path, index=False)
+    return path
+
+
+def write_spec(tmp_path, document):
+    path = tmp_path / "spec.yaml"
+    path.write_text(json.dumps(document))  # JSON is YAML
+    return path
+
+
+def good_spec(**extra):
+    return {"laws": LAWS, "splits": SPLITS, "datasets": [{"path": "runs.csv", "columns": {"N": "Model Size"}, "group": "recipe"}], **extra}
+
+
+def test_rows_equal_backtest_called_directly(tmp_path, runs_csv):
+    result = run_sweep(write_spec(tmp_path, good_spec()), workers=2)
+    table = result.table
+    assert len(table) == 2 * 2 * 2 and (table["status"] == "ok").all()
+    assert table["id"].is_unique and result.executed == 8 and result.skipped == 0
+    frame = pd.read_csv(runs_csv)
+    for row in table.itertuples():
+        split = {"C:0.2": SPLITS[0], "N:0.25": SPLITS[1]}[row.split]
+        family = frame[frame["recipe"] == row.family].reset_index(drop=True)
+        (expected,) = backtest(family, [row.law], columns={"N": "Model Size"}, **split).results
+        assert (row.dataset, row.n_fit, row.n_heldout) == ("runs", expected.n_fit, expected.n_heldout)
+        assert row.mean_are == pytest.approx(expected.mean_are, rel=1e-9)
+        assert row.max_are == pytest.approx(expected.max_are, rel=1e-9)
+        assert row.fit_status == expected.status and np.isnan(row.coverage) and row.seconds > 0
+    summary = result.summary().set_index("law")
+    assert summary.loc["chinchilla", "mean_are"] < summary.loc["power:N", "mean_are"]
+    assert result.pivot("C:0.2")[["dataset", "family"]].values.tolist() == [["runs", "adam"], ["runs", "lion"]]
+
+
+def test_job_ids_are_stable_and_depend_on_the_settings(tmp_path, runs_csv):
+    ids = [job.id for job in expand(load_spec(write_spec(tmp_path, good_spec()))).jobs]
+    assert ids == [job.id for job in expand(load_spec(write_spec(tmp_path, good_spec()))).jobs]
+    other = good_spec(splits=[{"by": "C", "holdout": 0.3}, SPLITS[1]])
+    changed = [job.id for job in expand(load_spec(write_spec(tmp_path, other))).jobs]
+    assert len(set(ids) & set(changed)) == 4  # the N split's jobs are the same jobs
+
+
+def test_bootstrap_jobs_report_interval_hits(tmp_path, runs_csv):
+    spec = good_spec(laws=["chinchilla"], splits=[SPLITS[0]], bootstrap=[0, {"replicates": 8, "seed": 1}])
+    table = run_sweep(write_spec(tmp_path, spec), workers=1).table
+    assert list(table["bootstrap"]) == [0, 8, 0, 8]
+    boot = table[table["bootstrap"] == 8]
+    assert boot["coverage"].between(0, 1).all() and table[table["bootstrap"] == 0]["coverage"].isna().all()
+    # The point fit, hence the ARE, does not depend on the bootstrap.
+    assert np.allclose(boot["mean_are"], table[table["bootstrap"] == 0]["mean_are"])
+
+
+def test_failing_jobs_become_error_rows_and_the_others_succeed(tmp_path, runs_csv):
+    spec = good_spec(laws=["chinchilla", "no_such_law"], splits=[SPLITS[0]])
+    spec["datasets"].append({"path": "runs.csv", "name": "mislabelled", "columns": {"N": "Size"}, "laws": ["chinchilla"]})
+    spec["datasets"].append({"path": "missing.csv", "laws": ["chinchilla"]})
+    spec["datasets"].append({"path": "runs.csv", "name": "filtered", "where": {"recipe": "sgd"}, "laws": ["chinchilla"]})
+    result = run_sweep(write_spec(tmp_path, spec), workers=2)
+    table = result.table.set_index(["dataset", "family", "law"])
+    assert table.loc[("runs", "adam", "chinchilla"), "status"] == "ok"
+    assert table.loc[("runs", "lion", "chinchilla"), "status"] == "ok"
+    assert table.loc[("runs", "adam", "no_such_law"), "error"].startswith("unknown law 'no_such_law'")
+    assert "column 'Size' (given for 'N') is not in the data" in table.loc[("mislabelled", "all", "chinchilla"), "error"]
+    assert "file not found" in table.loc[("missing", "all", "chinchilla"), "error"]
+    assert "where 'recipe' in ['sgd'] of dataset 'filtered' matches no row" in table.loc[("filtered", "all", "chinchilla"), "error"]
+    assert len(result.failed) == 5
+
+
+def test_rerun_skips_jobs_done_and_retries_failures(tmp_path, runs_csv):
+    out = tmp_path / "results.parquet"
+    spec = good_spec(laws=["chinchilla", "no_such_law"], splits=[SPLITS[0]])
+    first = run_sweep(write_spec(tmp_path, spec), out=out, workers=1)
+    assert (first.executed, first.skipped) == (4, 0)
+    second = run_sweep(write_spec(tmp_path, spec), out=out, workers=1)
+    assert (second.executed, second.skipped) == (2, 2)  # only the failed jobs run again
+    done = first.table[first.table["status"] == "ok"].set_index("id")["seconds"]
+    assert second.table.set_index("id").loc[done.index, "seconds"].tolist() == done.tolist()
+    third = run_sweep(write_spec(tmp_path, good_spec(laws=["chinchilla", "power:N"], splits=[SPLITS[0]])), out=out, workers=1)
+    assert (third.executed, third.skipped) == (2, 2)  # the new law only
+    stored = read_results(out)
+    assert len(stored) == 6 and stored["id"].is_unique  # failed rows replaced, not duplicated
+
+
+def test_csv_results_round_trip(tmp_path, runs_csv):
+    out = tmp_path / "results.csv"
+    spec = write_spec(tmp_path, good_spec(laws=["chinchilla"], splits=[SPLITS[0]]))
+    first = run_sweep(spec, out=out, workers=1)
+    second = run_sweep(spec, out=out, workers=1)
+    assert second.executed == 0
+    pd.testing.assert_frame_equal(first.table, second.table)
+
+
+def test_benchmark_spec_points_at_the_shared_data():
+    shared_data("hitchhiker_colpret")
+    spec = load_spec(Path(__file__).resolve().parents[1] / "benchmarks" / "sweep_families.yaml")
+    for dataset in spec.datasets:
+        assert dataset.path.startswith("dataset:") or Path(dataset.location).is_file(), dataset.location
+
+
+@pytest.mark.parametrize(("document", "message"), [
+    ({"laws": LAWS}, "has no 'datasets'"),
+    ({"datasets": ["runs.csv"]}, "no laws for datasets\\[0\\]"),
+    ({**good_spec(), "law": ["kaplan"]}, "unknown key\\(s\\) 'law' in the sweep spec"),
+    (good_spec(splits=[{"by": "C", "holdout": 1.5}]), "splits\\[0\\].holdout must be a fraction between 0 and 1"),
+    (good_spec(splits=[{"by": "tokens"}]), "splits\\[0\\].by must be one of C, N, D"),
+    (good_spec(splits=[{"column": "is_train", "by": "N"}]), "gives both 'column' and by/holdout"),
+    (good_spec(bootstrap=1), "bootstrap.replicates must be 0 \\(no intervals\\) or an integer >= 2"),
+    ({"laws": LAWS, "datasets": ["runs.csv", {"path": "other/runs.csv"}]}, "dataset names must be unique"),
+    ({"laws": LAWS, "datasets": [{"file": "runs.csv"}]}, "unknown key\\(s\\) 'file' in datasets\\[0\\]"),
+    (["runs.csv"], "the sweep spec must be a mapping"),
+])
+def test_bad_spec_is_an_input_error(document, message):
+    with pytest.raises(InputError, match=message):
+        parse_spec(document)
+
+
+def test_bad_spec_files_and_options(tmp_path, runs_csv):
+    with pytest.raises(InputError, match="sweep spec not found"):
+        load_spec(tmp_path / "nope.yaml")
+    (tmp_path / "broken.yaml").write_text("laws: [chinchilla\n")
+    with pytest.raises(InputError, match="cannot read sweep spec .* as YAML"):
+        load_spec(tmp_path / "broken.yaml")
+    spec = write_spec(tmp_path, good_spec())
+    with pytest.raises(InputError, match="--out must end in .parquet or .csv"):
+        run_sweep(spec, out=tmp_path / "results.xlsx")
+    with pytest.raises(InputError, match="--workers must be >= 1"):
+        run_sweep(spec, workers=0)
+
+
+def test_ray_missing_says_what_to_install(tmp_path, runs_csv, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now raises ImportError
+    with pytest.raises(InputError, match='pip install "scalinglaws\\[ray\\]"'):
+        run_sweep(write_spec(tmp_path, good_spec()), ray="auto")
+
+
+@pytest.fixture
+def run_cli(monkeypatch, capsys):
+    """Run ``scalinglaws ...`` in-process with the sweep command registered; return (code, stdout, stderr)."""
+    if not any(c.name == "sweep" for c in cli.app.registered_commands):
+        monkeypatch.setattr(cli.app, "registered_commands", [*cli.app.registered_commands, *sweep_cli.app.registered_commands])
+
+    def run(*args):
+        try:
+            cli.main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def test_cli_json_and_exit_codes(tmp_path, runs_csv, run_cli):
+    spec = write_spec(tmp_path, good_spec(splits=[SPLITS[0]]))
+    code, out, err = run_cli("sweep", str(spec), "--json", "--workers", "1", "--out", str(tmp_path / "r.parquet"))
+    assert code == 0, err
+    doc = json.loads(out)
+    assert (doc["schema"], doc["jobs"], doc["failed"]) == ("scalinglaws.sweep/1", 4, 0)
+    assert [law["law"] for law in doc["laws"]] == ["chinchilla", "power:N"]
+    assert set(doc["families"][0]["mean_are"]) == {"chinchilla", "power:N"}
+    code, out, err = run_cli("sweep", str(spec), "--workers", "1", "--out", str(tmp_path / "r.parquet"))
+    assert code == 0 and "4 jobs, 0 run, 4 already done" in out and "Mean ARE per family, split C:0.2" in out
+    bad = write_spec(tmp_path, good_spec(laws=["no_such_law"], splits=[SPLITS[0]]))
+    code, out, err = run_cli("sweep", str(bad), "--workers", "1")
+    assert code == 1 and "unknown law 'no_such_law'" in err
+    code, out, err = run_cli("sweep", str(tmp_path / "nope.yaml"))
+    assert code == 2 and "sweep spec not found" in err and out == ""
+
+
+@pytest.fixture
+def local_ray():
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_results_equal_local_results(tmp_path, runs_csv, run_cli, local_ray):
+    spec = write_spec(tmp_path, good_spec(laws=["chinchilla", "power:N", "no_such_law"]))
+    local = run_sweep(spec, workers=1).table.set_index("id")
+    code, out, err = run_cli("sweep", str(spec), "--ray", "auto", "--json")
+    assert code == 1, err  # the unknown law fails on Ray too
+    remote = pd.DataFrame(json.loads(out)["rows"]).set_index("id")
+    assert sorted(remote.index) == sorted(local.index)
+    remote = remote.loc[local.index]
+    assert remote["status"].tolist() == local["status"].tolist()
+    assert remote["error"].fillna("").tolist() == local["error"].fillna("").tolist()
+    assert np.allclose(remote["mean_are"].astype(float), local["mean_are"], rtol=1e-12, equal_nan=True)
+    assert (remote["n_heldout"] == local["n_heldout"]).all()

@@ -237,6 +237,36 @@ def curves_figure(runs: Runs, *, x: str = "D", title: str | None = None):
     return fig
 
 
+def design_figure(design, *, title: str | None = None):
+    """Proposed runs (and the baselines) over the (N, D) plane, with IsoFLOP lines and the target."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    ladders = [(design.best, "C3", "o", 60), *[(b, f"C{i}", m, 36) for i, (b, m) in enumerate(zip(design.baselines, ("s", "^"), strict=False))]]
+    everything = [e.ladder for e, *_ in ladders]
+    n_all = np.concatenate([lad.N for lad in everything])
+    d_all = np.concatenate([lad.D for lad in everything])
+    n_grid = np.geomspace(n_all.min() / 2, max(n_all.max(), design.target.get("N", n_all.max())) * 2, 50)
+    lo, hi = np.log10(6 * n_all.min() * d_all.min()), np.log10(max(6 * n_all.max() * d_all.max(), design.target_compute))
+    for c in 10.0 ** np.arange(np.floor(lo), np.ceil(hi) + 1):
+        ax.plot(n_grid, c / (6 * n_grid), color="0.85", lw=0.8, zorder=1)
+        ax.annotate(f"C={c:.0e}", (n_grid[0], c / (6 * n_grid[0])), fontsize=6, color="0.5", clip_on=True)
+    for evaluation, colour, marker, size in ladders:
+        label = f"{evaluation.ladder.name} (width {evaluation.width:.1%})"
+        ax.scatter(evaluation.ladder.N, evaluation.ladder.D, color=colour, marker=marker, s=size, label=label, zorder=3, alpha=0.85)
+    if "N" in design.target:
+        ax.scatter([design.target["N"]], [design.target["D"]], marker="*", s=200, color="k", label="target", zorder=4)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_ylim(d_all.min() / 3, max(d_all.max(), design.target.get("D", d_all.max())) * 3)
+    ax.set_xlabel(_label("N"))
+    ax.set_ylabel(_label("D"))
+    ax.set_title(title or f"Ladder design for {design.law} at a {design.budget:.2g}-FLOP budget (grey: IsoFLOP lines)", fontsize=10)
+    ax.legend(fontsize=7, frameon=False, loc="upper left")
+    ax.grid(True, which="major", alpha=0.2)
+    fig.tight_layout()
+    return fig
+
+
 def held_out_mask(runs: Runs, by: str = "C", holdout: float = 0.2) -> np.ndarray:
     """The rows a default backtest would hold out (for marking them on figures)."""
     from ..evaluate.backtest import split_mask
@@ -244,5 +274,5 @@ def held_out_mask(runs: Runs, by: str = "C", holdout: float = 0.2) -> np.ndarray
     return split_mask(runs, by=by, holdout=holdout)[0]
 
 
-__all__ = ["backtest_figure", "curves_figure", "fit_figure", "held_out_mask", "isoflop_figure", "residual_figure", "save_figure"]
+__all__ = ["backtest_figure", "curves_figure", "design_figure", "fit_figure", "held_out_mask", "isoflop_figure", "residual_figure", "save_figure"]
 _ = pd  # pandas is used through Runs tables

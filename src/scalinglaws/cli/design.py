@@ -1,0 +1,98 @@
+"""``scalinglaws design``: which small runs to train for the tightest forecast per FLOP."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..data.readers import read_runs
+from ..design import Ladder, design_ladder, load_prior, next_runs
+from ..errors import InputError
+from .common import ColOption, JsonOption, PlotOption, emit_json, parse_columns, parse_number, print_notes, progress_bar, save_plot, stdout, table
+
+app = typer.Typer()
+
+#: Seed noise assumed when the prior carries none (a published law): 1% of the loss.
+DEFAULT_NOISE = 0.01
+
+
+def parse_target(text: str) -> dict[str, float]:
+    """``"N=7e9,D=1.4e12"`` -> ``{"N": 7e9, "D": 1.4e12}``."""
+    out = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        if not sep or not name.strip():
+            raise InputError(f"--target must look like N=7e9,D=1.4e12 (or C=1e24 with --objective optimal), got {text!r}")
+        out[name.strip()] = parse_number(value, name.strip())
+    return out
+
+
+def parse_range(text: str, option: str) -> tuple[float, float]:
+    low, sep, high = text.partition(":")
+    if not sep:
+        raise InputError(f"{option} must be LOW:HIGH (e.g. 20e6:1e9), got {text!r}")
+    return parse_number(low, option), parse_number(high, option)
+
+
+def _rows(runs: list[dict[str, float]]):
+    return [[r["N"], r["D"], r["C"], r["tokens_per_param"]] for r in runs]
+
+
+@app.command("design")
+def design_command(
+    target: Annotated[str, typer.Option(help="The run to forecast: N=7e9,D=1.4e12 (or C=... with --objective optimal).")],
+    budget: Annotated[str | None, typer.Option(help="Total training compute of the ladder, FLOPs (e.g. 1e21).")] = None,
+    law: Annotated[str | None, typer.Option("--law", "-l", help="Law of the prior (default: the prior's).")] = None,
+    prior: Annotated[str, typer.Option(help="published:chinchilla, published:kaplan, or a fit JSON.")] = "published:chinchilla",
+    sizes: Annotated[str | None, typer.Option(help="Model sizes allowed, LOW:HIGH (default 2e7 to the target's N / 10).")] = None,
+    objective: Annotated[str, typer.Option(help="'loss': the target's loss; 'optimal': N* at --target C=...")] = "loss",
+    noise: Annotated[float | None, typer.Option(help="Seed noise, std of log loss (default: the prior fit's residuals, else 0.01).")] = None,
+    simulations: Annotated[int, typer.Option(help="Simulated replays per candidate ladder.")] = 32,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated noise.")] = 0,
+    have: Annotated[str | None, typer.Option(help="Runs already trained: propose the next ones instead.")] = None,
+    col: ColOption = None,
+    next_count: Annotated[int, typer.Option("--next", help="With --have: how many runs to propose.")] = 2,
+    plot: PlotOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Propose the ladder of small runs whose fit forecasts the target most tightly within the budget."""
+    law_name, params, prior_noise = load_prior(prior, law)
+    noise_value = noise if noise is not None else (prior_noise or DEFAULT_NOISE)
+    goal = parse_target(target)
+    size_range = parse_range(sizes, "--sizes") if sizes else None
+    if have is not None:
+        done = read_runs(have, columns=parse_columns(col))
+        done.require(["N", "D"])
+        runs = Ladder("runs done", done.values("N"), done.values("D"))
+        with progress_bar("simulating fits", enabled=not json_out) as advance:
+            proposed, before, after = next_runs(runs, law_name, params, goal, count=next_count, sizes=size_range or (2e7, 1e9), objective=objective,
+                                                noise=noise_value, simulations=simulations, seed=seed, progress=advance)
+        if json_out:
+            emit_json({"schema": "scalinglaws.next_runs/1", "law": law_name, "target": goal, "noise": noise_value, "proposed": proposed,
+                       "interval_width_before": before.width, "interval_width_after": after.width})
+            return
+        stdout.print(f"95% interval width at the target with the {len(runs.N)} runs done: {before.width:.2%} (relative)")
+        stdout.print(table("Next runs, best gain per FLOP first", ["N (params)", "D (tokens)", "C (FLOPs)", "D/N", "width after"],
+                           [[*row, r["interval_width_after"]] for row, r in zip(_rows(proposed), proposed, strict=True)]))
+        return
+    if budget is None:
+        raise InputError("give --budget FLOPS (the ladder's total training compute), or --have RUNS to propose next runs")
+    with progress_bar("simulating fits", enabled=not json_out) as advance:
+        result = design_ladder(law_name, params, goal, parse_number(budget, "--budget"), sizes=size_range, objective=objective,
+                               noise=noise_value, simulations=simulations, seed=seed, progress=advance)
+    if plot is not None:
+        from ..report.figures import design_figure
+
+        save_plot(plot, lambda: design_figure(result), announce=not json_out)
+    if json_out:
+        emit_json(result.to_dict())
+        return
+    what = "loss" if objective == "loss" else "N*"
+    stdout.print(f"prior: {prior} ({law_name}), seed noise {noise_value:.2%}, {simulations} simulated fits per ladder, "
+                 f"{len(result.candidates) + len(result.baselines)} ladders judged")
+    stdout.print(table(f"Proposed ladder: {result.best.ladder.name}", ["N (params)", "D (tokens)", "C (FLOPs)", "D/N"], _rows(result.best.ladder.to_records())))
+    rows = [[e.ladder.name, e.ladder.compute / result.target_compute, e.width, e.rmse] for e in (result.best, *result.baselines)]
+    stdout.print(table(f"95% interval width of the forecast {what} (relative), same budget", ["ladder", "compute / target's", "interval width", "RMSE"], rows,
+                       justify_numbers=True))
+    print_notes(result.notes)

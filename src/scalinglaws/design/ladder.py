@@ -1,0 +1,446 @@
+"""Design the ladder: which small runs to train so the forecast of the big one is tight.
+
+A candidate ladder is a set of (N, D) runs whose training compute sums to the
+budget. Its value is judged by simulation from a prior law: draw the runs'
+losses with realistic seed noise, fit the law to them with the full solver,
+forecast the target, repeat. The spread of those forecasts is the width the
+interval at the target will have; their distance from the prior's own value is
+the forecast error. The same noise draws are used for every candidate (common
+random numbers) so that candidates are compared on equal terms.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InputError, ScalingLawsError, ScalingLawWarning
+from ..fitting import Fit, fit
+from ..fitting.objectives import make_loss
+from ..laws import get_law
+from ..planning import compute_optimal
+from ..simulate import simulate_runs
+
+#: Coverage of the reported interval widths.
+LEVEL = 0.95
+#: Shapes of the candidate ladders: number of sizes, top size as a fraction of the
+#: largest the budget allows, and the tokens-per-parameter ratios each size is trained at
+#: (scaled together until the ladder spends the budget).
+SIZE_COUNTS = (4, 6, 8)
+TOP_FRACTIONS = (1.0, 0.4, 0.15)
+RATIO_SCHEMES = ((20.0,), (10.0, 40.0), (5.0, 20.0, 80.0), (4.0, 10.0, 25.0, 60.0))
+#: Bounds on tokens per parameter for any run a design proposes.
+RATIO_RANGE = (1.0, 4000.0)
+#: The baseline grid: this many log-spaced sizes at 20 tokens per parameter.
+BASELINE_SIZES = 6
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """A set of runs to train: parameters ``N`` and tokens ``D`` per run."""
+
+    name: str
+    N: np.ndarray
+    D: np.ndarray
+
+    @property
+    def C(self) -> np.ndarray:
+        return 6.0 * self.N * self.D
+
+    @property
+    def compute(self) -> float:
+        return float(self.C.sum())
+
+    def snap(self, n_pool: np.ndarray, d_pool: np.ndarray) -> Ladder:
+        """The runs of a pool (runs already trained) nearest to these, in log N and log D; each pool run once."""
+        points = np.column_stack([np.log(n_pool), np.log(d_pool)])
+        chosen: list[int] = []
+        for n, d in zip(self.N, self.D, strict=True):
+            distance = np.hypot(points[:, 0] - np.log(n), points[:, 1] - np.log(d))
+            distance[chosen] = np.inf
+            chosen.append(int(np.argmin(distance)))
+        index = np.array(sorted(set(chosen)))
+        return Ladder(f"{self.name}, snapped to existing runs", np.asarray(n_pool)[index], np.asarray(d_pool)[index])
+
+    def to_records(self) -> list[dict[str, float]]:
+        return [{"N": float(n), "D": float(d), "C": float(6 * n * d), "tokens_per_param": float(d / n)} for n, d in zip(self.N, self.D, strict=True)]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """How a ladder forecasts the target, over simulated replays from the prior."""
+
+    ladder: Ladder
+    width: float  # relative width of the central LEVEL range of the forecasts
+    rmse: float  # relative root-mean-square error of the forecasts against the prior's value
+    bias: float  # relative mean error
+    converged: int
+    simulations: int
+
+    def to_dict(self, target_compute: float) -> dict[str, object]:
+        return {"name": self.ladder.name, "runs": self.ladder.to_records(), "compute": self.ladder.compute,
+                "compute_fraction_of_target": self.ladder.compute / target_compute if target_compute else None,
+                "interval_width": self.width, "rmse": self.rmse, "bias": self.bias,
+                "converged": self.converged, "simulations": self.simulations}
+
+
+@dataclass(frozen=True)
+class Design:
+    """The proposed ladder, the baselines and every candidate judged."""
+
+    best: Evaluation
+    baselines: tuple[Evaluation, ...]
+    candidates: tuple[Evaluation, ...]
+    law: str
+    params: Mapping[str, float]
+    objective: str
+    target: Mapping[str, float]
+    truth: float
+    budget: float
+    noise: float
+    target_compute: float
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "schema": "scalinglaws.design/1", "law": self.law, "prior": dict(self.params), "objective": self.objective,
+            "target": dict(self.target), "prior_value_at_target": self.truth, "budget": self.budget, "noise": self.noise,
+            "level": LEVEL, "target_compute": self.target_compute,
+            "design": self.best.to_dict(self.target_compute),
+            "baselines": [b.to_dict(self.target_compute) for b in self.baselines],
+            "candidates_judged": len(self.candidates), "notes": list(self.notes),
+        }
+
+
+# --- the quantity forecast -------------------------------------------------------
+
+
+def _forecaster(law_name: str, objective: str, target: Mapping[str, float]) -> Callable[[object], float]:
+    law = get_law(law_name)
+    if objective == "loss":
+        inputs = {v: np.asarray(float(target[v])) for v in law.variables}
+        return lambda result: float(law.function(dict(result.params), inputs))
+    compute = float(target["C"])
+    return lambda result: compute_optimal(result, compute).N
+
+
+def _replay(args: tuple) -> list[float]:
+    """Fit the law to simulated losses of one ladder for a block of seeds; forecasts (NaN if a fit failed)."""
+    law_name, params, n, d, noise, seeds, objective, target = args
+    forecast = _forecaster(law_name, objective, target)
+    out = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScalingLawWarning)
+        for seed in seeds:
+            runs = simulate_runs(law_name, params, noise=noise, seed=np.random.default_rng([seed, n.size]), N=n, D=d)
+            try:
+                result = fit(runs, law_name, diagnostics=False)
+                out.append(forecast(result) if result.converged else math.nan)
+            except ScalingLawsError:
+                out.append(math.nan)
+    return out
+
+
+def evaluate_ladders(
+    ladders: Sequence[Ladder],
+    law: str,
+    params: Mapping[str, float],
+    target: Mapping[str, float],
+    *,
+    objective: str = "loss",
+    noise: float = 0.01,
+    simulations: int = 32,
+    seed: int = 0,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Evaluation]:
+    """Judge each ladder by ``simulations`` replays from the prior (same noise seeds for all)."""
+    truth = _forecaster(law, objective, target)(prior_fit(law, params))
+    seeds = [seed * 100_003 + s for s in range(simulations)]
+    blocks = [seeds[i : i + 8] for i in range(0, simulations, 8)]
+    jobs = [(law, dict(params), lad.N, lad.D, noise, block, objective, dict(target)) for lad in ladders for block in blocks]
+    count = workers or min(os.cpu_count() or 1, 8)
+    results: list[list[float]] = []
+    if count > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(max_workers=count) as pool:
+            for out in pool.map(_replay, jobs):
+                results.append(out)
+                if progress:
+                    progress(len(results), len(jobs))
+    else:
+        for job in jobs:
+            results.append(_replay(job))
+            if progress:
+                progress(len(results), len(jobs))
+    evaluations = []
+    for i, ladder in enumerate(ladders):
+        values = np.array([v for out in results[i * len(blocks) : (i + 1) * len(blocks)] for v in out])
+        ok = values[np.isfinite(values)]
+        if ok.size < max(3, int(0.8 * simulations)):
+            evaluations.append(Evaluation(ladder, math.inf, math.inf, math.nan, int(ok.size), simulations))
+            continue
+        lo, hi = np.quantile(ok, [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
+        relative = ok / truth - 1
+        evaluations.append(Evaluation(ladder, float((hi - lo) / truth), float(np.sqrt(np.mean(relative**2))), float(np.mean(relative)), int(ok.size), simulations))
+    return evaluations
+
+
+def prior_fit(law: str, params: Mapping[str, float], noise: float = 0.0) -> Fit:
+    """A :class:`Fit` record holding a prior's parameters (published or from an earlier fit)."""
+    law_obj = get_law(law)
+    missing = [p for p in law_obj.parameter_names if p not in params]
+    if missing:
+        raise InputError(f"the prior for {law_obj.name!r} lacks parameters {', '.join(missing)}")
+    return Fit(law=law_obj, params={p: float(params[p]) for p in law_obj.parameter_names}, objective=math.nan, loss=make_loss(),
+               n_points=0, status="converged", residual_std=float(noise), provenance={"source": "prior"})
+
+
+# --- candidate ladders ---------------------------------------------------------------
+
+
+def _spend(name: str, sizes: np.ndarray, ratios: Sequence[float], budget: float) -> Ladder | None:
+    """Train every size at every ratio, all ratios scaled by one factor so the ladder costs ``budget``."""
+    base = np.array(ratios, dtype=float)
+    cost = 6.0 * float(np.sum(sizes**2)) * float(base.sum())
+    scaled = base * budget / cost
+    if scaled.min() < RATIO_RANGE[0] or scaled.max() > RATIO_RANGE[1]:
+        return None
+    n = np.repeat(sizes, base.size)
+    d = n * np.tile(scaled, sizes.size)
+    return Ladder(name, n, d)
+
+
+def candidate_ladders(budget: float, sizes: tuple[float, float]) -> list[Ladder]:
+    """Log-spaced size ladders of several lengths, top sizes and ratio spreads, each spending ``budget``."""
+    lo, hi = sizes
+    out = []
+    for count in SIZE_COUNTS:
+        for fraction in TOP_FRACTIONS:
+            top = max(lo * 2, hi * fraction)
+            grid = np.geomspace(lo, top, count)
+            for ratios in RATIO_SCHEMES:
+                spread = "/".join(f"{r:g}" for r in ratios)
+                ladder = _spend(f"{count} sizes {lo:.2g}-{top:.2g}, ratios {spread} (scaled)", grid, ratios, budget)
+                if ladder is not None:
+                    out.append(ladder)
+    return out
+
+
+def baseline_grid(budget: float, sizes: tuple[float, float], ratio: float = 20.0) -> Ladder:
+    """Log-spaced sizes from the smallest allowed, all at ``ratio`` tokens per parameter, the top size chosen to spend the budget."""
+    lo, hi = sizes
+    grid = lambda top: np.geomspace(lo, top, BASELINE_SIZES)  # noqa: E731
+    cost = lambda top: 6.0 * ratio * float(np.sum(grid(top) ** 2))  # noqa: E731
+    low, high = math.log(lo * 1.01), math.log(max(hi, lo * 2) * 1e3)
+    for _ in range(100):  # bisection on the log of the top size
+        mid = 0.5 * (low + high)
+        low, high = (mid, high) if cost(math.exp(mid)) < budget else (low, mid)
+    top = math.exp(low)
+    n = grid(top)
+    return Ladder(f"baseline: {BASELINE_SIZES} log-spaced sizes {lo:.2g}-{top:.2g} at {ratio:g} tokens/param", n, ratio * n)
+
+
+def baseline_isoflop(budget: float, law: str, params: Mapping[str, float], sizes: tuple[float, float], budgets: int = 3, per_budget: int = 5) -> Ladder:
+    """An IsoFLOP design: a few budgets a factor 3 apart, each with sizes around the prior's optimum (x1/4 to x4)."""
+    weights = 3.0 ** np.arange(budgets)
+    compute = budget * weights / (per_budget * weights.sum())
+    prior = prior_fit(law, params)
+    n_list, d_list = [], []
+    for c in compute:
+        centre = compute_optimal(prior, float(c)).N
+        n = np.clip(centre * np.geomspace(0.25, 4.0, per_budget), sizes[0], None)
+        n_list.append(n)
+        d_list.append(c / (6.0 * n))
+    return Ladder(f"baseline: IsoFLOP, {budgets} budgets x {per_budget} sizes around the prior's N*", np.concatenate(n_list), np.concatenate(d_list))
+
+
+def _pick_sizes(distinct: np.ndarray, count: int, top: float) -> np.ndarray:
+    """``count`` of the available sizes, as evenly spaced in log as they allow, up to ``top``."""
+    usable = distinct[distinct <= top]
+    wanted = np.geomspace(usable[0], usable[-1], count)
+    index = sorted({int(np.argmin(np.abs(np.log(usable) - np.log(w)))) for w in wanted})
+    return usable[index]
+
+
+def pool_candidates(n_pool: np.ndarray, d_pool: np.ndarray, budget: float) -> list[Ladder]:
+    """Subsets of runs already trained (e.g. checkpoints) that cost at most ``budget``.
+
+    Sizes are picked log-evenly; per size, the cheapest one or two runs, or
+    three or four spread over its token counts.
+    """
+    n_pool, d_pool = np.asarray(n_pool, dtype=float), np.asarray(d_pool, dtype=float)
+    distinct = np.unique(n_pool)
+    patterns = {"cheapest 1": lambda d: d[:1], "cheapest 2": lambda d: d[:2],
+                "spread 3": lambda d: d[np.unique(np.linspace(0, d.size - 1, 3).round().astype(int))],
+                "spread 4": lambda d: d[np.unique(np.linspace(0, d.size - 1, 4).round().astype(int))]}
+    out = []
+    for count in SIZE_COUNTS:
+        for fraction in TOP_FRACTIONS:
+            top = distinct[-1] if fraction == 1.0 else distinct[min(distinct.size - 1, max(count - 1, int(fraction * (distinct.size - 1))))]
+            chosen = _pick_sizes(distinct, count, top)
+            if chosen.size < 3:
+                continue
+            for label, pattern in patterns.items():
+                n_list, d_list = [], []
+                for size in chosen:
+                    tokens = pattern(np.sort(d_pool[n_pool == size]))
+                    n_list.append(np.full(tokens.size, size))
+                    d_list.append(tokens)
+                ladder = Ladder(f"{chosen.size} of the sizes up to {top:.2g}, {label} per size", np.concatenate(n_list), np.concatenate(d_list))
+                if ladder.compute <= budget * (1 + 1e-9):
+                    out.append(ladder)
+    return out
+
+
+def design_ladder(
+    law: str,
+    params: Mapping[str, float],
+    target: Mapping[str, float],
+    budget: float,
+    *,
+    sizes: tuple[float, float] | None = None,
+    objective: str = "loss",
+    noise: float = 0.01,
+    simulations: int = 32,
+    seed: int = 0,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    pool: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Design:
+    """Propose the ladder that spends ``budget`` and gives the narrowest interval at the target.
+
+    With ``pool`` (the N and D of runs or checkpoints that exist), the ladder
+    is a subset of the pool costing at most ``budget``, and the baseline is
+    the pool's runs nearest to a 20-tokens-per-parameter grid.
+
+    Parameters
+    ----------
+    law, params:
+        The prior law (a law in N and D, e.g. ``"chinchilla"``) and its parameters.
+    target:
+        ``{"N": ..., "D": ...}`` for ``objective="loss"`` (the loss of that run),
+        or ``{"C": ...}`` for ``objective="optimal"`` (the compute-optimal N* there).
+    budget:
+        Total training compute of the ladder (FLOPs, C = 6 N D per run).
+    sizes:
+        Range of model sizes allowed (default: 2e7 up to the target's N / 10).
+    noise:
+        Seed noise: standard deviation of the log loss of a run (1% is typical).
+    simulations:
+        Replays per candidate; widths are quantiles over them.
+    """
+    law_obj = get_law(law)
+    if not {"N", "D"} <= set(law_obj.variables):
+        raise InputError(f"design needs a law in N and D (e.g. chinchilla); {law_obj.name!r} has {', '.join(law_obj.variables)}")
+    if objective not in ("loss", "optimal"):
+        raise InputError(f"--objective must be 'loss' or 'optimal', got {objective!r}")
+    needed = ("N", "D") if objective == "loss" else ("C",)
+    missing = [k for k in needed if k not in target]
+    if missing:
+        raise InputError(f"the target needs {', '.join(needed)} for objective {objective!r} (e.g. --target N=7e9,D=1.4e12); missing {', '.join(missing)}")
+    if not (budget > 0 and math.isfinite(budget)):
+        raise InputError(f"--budget must be a positive number of FLOPs, got {budget!r}")
+    if not (noise >= 0 and math.isfinite(noise)):
+        raise InputError(f"--noise must be a non-negative number, got {noise!r}")
+    if simulations < 8:
+        raise InputError(f"--simulations must be at least 8, got {simulations}")
+    target_compute = 6.0 * target["N"] * target["D"] if objective == "loss" else float(target["C"])
+    top = target.get("N", compute_optimal(prior_fit(law_obj.name, params), target_compute).N) / 10
+    sizes = sizes or (2e7, max(4e7, top))
+    if not (0 < sizes[0] < sizes[1]):
+        raise InputError(f"--sizes must be LOW:HIGH with 0 < LOW < HIGH, got {sizes[0]:g}:{sizes[1]:g}")
+    notes = []
+    if budget > 0.1 * target_compute:
+        notes.append(f"the budget is {budget / target_compute:.0%} of the target's compute; ladders usually spend about 1%")
+    if pool is None:
+        candidates = candidate_ladders(budget, sizes)
+        baselines = [baseline_grid(budget, sizes), baseline_isoflop(budget, law_obj.name, params, sizes)]
+    else:
+        candidates = pool_candidates(pool[0], pool[1], budget)
+        if not candidates:
+            raise InputError(f"no subset of the {len(pool[0])} existing runs fits a {budget:.3g}-FLOP budget; raise --budget")
+        distinct = np.unique(pool[0])
+        grid = _pick_sizes(distinct, BASELINE_SIZES, distinct[-1])
+        longest = np.array([np.max(pool[1][pool[0] == size]) for size in grid])
+        baselines = [Ladder(f"baseline: {grid.size} log-spaced sizes, one full-length run each", grid, longest),
+                     Ladder("baseline: 20 tokens/param grid", grid, 20 * grid).snap(pool[0], pool[1])]
+    judged = evaluate_ladders([*baselines, *candidates], law_obj.name, params, target, objective=objective, noise=noise,
+                              simulations=simulations, seed=seed, workers=workers, progress=progress)
+    baseline_results, candidate_results = judged[: len(baselines)], judged[len(baselines):]
+    affordable = [e for e in judged if e.ladder.compute <= budget * (1 + 1e-9)]
+    best = min(affordable or judged, key=lambda e: (e.width, e.rmse))
+    if best in baseline_results:
+        notes.append(f"no candidate beat the baseline '{best.ladder.name}'; it is proposed as is")
+    truth = _forecaster(law_obj.name, objective, target)(prior_fit(law_obj.name, params))
+    return Design(best, tuple(baseline_results), tuple(candidate_results), law_obj.name, dict(params), objective, dict(target), truth,
+                  float(budget), float(noise), float(target_compute), tuple(notes))
+
+
+def load_prior(spec: str, law: str | None = None) -> tuple[str, dict[str, float], float | None]:
+    """``published:chinchilla`` or a fit JSON -> (law name, parameters, residual noise or None)."""
+    from ..fitting import load_fit
+    from ..laws import CHINCHILLA_PUBLISHED, FARSEER_PUBLISHED, KAPLAN_PUBLISHED
+
+    published = {"chinchilla": CHINCHILLA_PUBLISHED, "kaplan": KAPLAN_PUBLISHED, "farseer": FARSEER_PUBLISHED}
+    if spec.startswith("published:"):
+        name = spec.partition(":")[2]
+        if name not in published:
+            raise InputError(f"no published parameters for {name!r}; choose one of: {', '.join('published:' + k for k in published)}, or give a fit JSON")
+        if law is not None and get_law(law).name != name:
+            raise InputError(f"--law {law} does not match the prior {spec}")
+        return name, dict(published[name]), None
+    result = load_fit(spec)
+    if law is not None and get_law(law).name != result.law.name:
+        raise InputError(f"--law {law} does not match the prior fit's law {result.law.name!r}")
+    return result.law.name, dict(result.params), float(result.residual_std) or None
+
+
+def next_runs(
+    have: Ladder,
+    law: str,
+    params: Mapping[str, float],
+    target: Mapping[str, float],
+    *,
+    count: int = 2,
+    sizes: tuple[float, float] = (2e7, 1e9),
+    ratios: Sequence[float] = (5.0, 20.0, 80.0),
+    objective: str = "loss",
+    noise: float = 0.01,
+    simulations: int = 24,
+    seed: int = 0,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[dict[str, float]], Evaluation, Evaluation]:
+    """Greedily add ``count`` runs to those done, each the one that shrinks the interval most per FLOP.
+
+    Returns the proposed runs (with the width after adding each), the
+    evaluation of the runs done and that of done + proposed.
+    """
+    if count < 1:
+        raise InputError(f"--next must be at least 1, got {count}")
+    options = dict(objective=objective, noise=noise, simulations=simulations, seed=seed, workers=workers)
+    current = evaluate_ladders([have], law, params, target, **options)[0]  # type: ignore[arg-type]
+    start = current
+    pool = [(float(n), float(n * r)) for n in np.geomspace(*sizes, 6) for r in ratios]
+    proposed = []
+    ladder = have
+    for step in range(count):
+        trials = [Ladder(f"+ N={n:.3g}, D={d:.3g}", np.append(ladder.N, n), np.append(ladder.D, d)) for n, d in pool]
+        judged = evaluate_ladders(trials, law, params, target, progress=progress, **options)  # type: ignore[arg-type]
+        # A ladder too small to fit has an infinite width; cap it so that any fit that works counts as a gain.
+        gains = [(min(current.width, 1e3) - min(e.width, 1e3)) / (6 * n * d) for e, (n, d) in zip(judged, pool, strict=True)]
+        best = int(np.argmax(gains))
+        n, d = pool.pop(best)
+        current = judged[best]
+        ladder = current.ladder
+        proposed.append({"N": n, "D": d, "C": 6 * n * d, "tokens_per_param": d / n, "interval_width_after": current.width})
+    return proposed, start, current
+
+
+__all__ = ["load_prior", "next_runs", "pool_candidates", "prior_fit", "Design", "Evaluation", "Ladder", "baseline_grid", "baseline_isoflop", "candidate_ladders", "design_ladder", "evaluate_ladders"]

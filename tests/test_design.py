@@ -1,0 +1,118 @@
+"""Ladder design: budgets are respected, designs beat the baselines on simulated truths, clear errors."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+import scalinglaws as sl
+from scalinglaws.cli import main
+from scalinglaws.design import Ladder, candidate_ladders, design_ladder, next_runs, pool_candidates
+from scalinglaws.errors import InputError, ScalingLawWarning
+from scalinglaws.laws import CHINCHILLA_PUBLISHED
+from scalinglaws.simulate import simulate_runs
+
+TARGET = {"N": 7e9, "D": 1.4e12}
+#: A truth the prior does not know exactly: every parameter moved by 5-20%.
+TRUTH = {"E": 1.80, "A": 350.0, "alpha": 0.36, "B": 450.0, "beta": 0.30}
+
+
+def test_every_candidate_spends_exactly_the_budget():
+    ladders = candidate_ladders(1e21, (2e7, 7e8))
+    assert len(ladders) >= 20
+    for ladder in ladders:
+        assert ladder.compute == pytest.approx(1e21, rel=1e-9)
+        ratios = ladder.D / ladder.N
+        assert ratios.min() >= 1.0 and ratios.max() <= 4000.0
+
+
+def test_pool_candidates_are_subsets_within_budget():
+    n = np.repeat([1e8, 2e8, 4e8, 8e8, 1.6e9], 4)
+    d = np.tile([2e9, 4e9, 8e9, 1.6e10], 5)
+    budget = 0.3 * float(np.sum(6 * n * d))
+    ladders = pool_candidates(n, d, budget)
+    assert ladders
+    pairs = set(zip(n, d, strict=True))
+    for ladder in ladders:
+        assert ladder.compute <= budget * (1 + 1e-9)
+        assert set(zip(ladder.N, ladder.D, strict=True)) <= pairs
+
+
+def _realised_error(ladder: Ladder, seeds: range) -> float:
+    """Mean absolute relative error at the target of fits to data simulated from TRUTH at the ladder."""
+    truth = float(sl.get_law("chinchilla").function(TRUTH, {k: np.asarray(v) for k, v in TARGET.items()}))
+    errors = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScalingLawWarning)
+        for seed in seeds:
+            runs = simulate_runs("chinchilla", TRUTH, noise=0.01, seed=seed, N=ladder.N, D=ladder.D)
+            result = sl.fit(runs, "chinchilla", diagnostics=False)
+            errors.append(abs(float(sl.predict(result, **TARGET)) / truth - 1))
+    return float(np.mean(errors))
+
+
+@pytest.mark.slow
+def test_designed_ladder_forecasts_better_than_the_baselines_at_equal_compute():
+    # Prior: Chinchilla's published law; truth: TRUTH (not the prior). 1% seed noise,
+    # 24 fresh seeds (not those the design simulated). Measured: designed 1.5%,
+    # 20-tokens/param grid 3.6%, IsoFLOP design 3.2% mean absolute error at the target.
+    design = design_ladder("chinchilla", CHINCHILLA_PUBLISHED, TARGET, 1e21, simulations=16, seed=0)
+    assert design.best.ladder.compute == pytest.approx(1e21, rel=1e-9)
+    assert all(b.ladder.compute == pytest.approx(1e21, rel=1e-6) for b in design.baselines)
+    assert design.best.width < min(b.width for b in design.baselines)
+    seeds = range(1000, 1024)
+    designed = _realised_error(design.best.ladder, seeds)
+    for baseline in design.baselines:
+        assert designed < _realised_error(baseline.ladder, seeds), baseline.ladder.name
+    assert designed < 0.03
+
+
+@pytest.mark.slow
+def test_next_runs_shrink_the_interval():
+    have = Ladder("done", np.array([5e7, 5e7, 1e8, 1e8, 2e8, 4e8]), np.array([1e9, 4e9, 2e9, 8e9, 4e9, 8e9]))
+    proposed, before, after = next_runs(have, "chinchilla", CHINCHILLA_PUBLISHED, TARGET, count=1, simulations=12, sizes=(5e7, 8e8))
+    assert len(proposed) == 1
+    assert np.isfinite(before.width) and after.width < before.width
+    assert proposed[0]["C"] == pytest.approx(6 * proposed[0]["N"] * proposed[0]["D"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"law": "power:N"}, "design needs a law in N and D"),
+        ({"target": {"N": 7e9}}, "the target needs N, D"),
+        ({"budget": -1.0}, "--budget must be a positive number"),
+        ({"objective": "width"}, "--objective must be 'loss' or 'optimal'"),
+        ({"sizes": (1e9, 1e8)}, "--sizes must be LOW:HIGH"),
+    ],
+)
+def test_design_rejects_bad_input(kwargs, message):
+    args = {"law": "chinchilla", "params": CHINCHILLA_PUBLISHED, "target": TARGET, "budget": 1e21, **kwargs}
+    with pytest.raises(InputError, match=message):
+        design_ladder(args.pop("law"), args.pop("params"), args.pop("target"), args.pop("budget"), **args)
+
+
+def test_design_command_json(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_:
+        main(["design", "--target", "N=7e9,D=1.4e12", "--budget", "1e21", "--simulations", "8", "--json", "--plot", str(tmp_path / "d.png")])
+    assert exit_.value.code in (0, None)
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["schema"] == "scalinglaws.design/1"
+    assert doc["design"]["compute"] == pytest.approx(1e21, rel=1e-9)
+    assert doc["design"]["compute_fraction_of_target"] == pytest.approx(1e21 / (6 * 7e9 * 1.4e12))
+    assert {b["name"].split(":")[0] for b in doc["baselines"]} == {"baseline"}
+    assert (tmp_path / "d.png").stat().st_size > 10_000
+
+
+def test_design_command_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["design", "--target", "N7e9", "--budget", "1e21"])
+    assert exit_.value.code == 2
+    assert "--target must look like N=7e9,D=1.4e12" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["design", "--target", "N=7e9,D=1.4e12", "--prior", "published:gpt4"])
+    assert exit_.value.code == 2
+    assert "no published parameters for 'gpt4'" in capsys.readouterr().err

@@ -18,10 +18,10 @@ pytestmark = pytest.mark.filterwarnings("ignore::scalinglaws.errors.Extrapolatio
 
 @pytest.mark.slow
 def test_power_law_intervals_cover_the_truth_at_close_to_95_percent():
-    # 40 simulated ladders of 12 sizes (1e7..1e9) with 1% log-normal seed noise,
-    # 40 bootstrap replicates each (1,640 full multi-start fits). With 40
-    # simulations the binomial standard error of a 95% coverage is 3.4%, so each
-    # quantity must cover in [0.85, 1.0] (3 SE below), and the average over the
+    # 100 simulated ladders of 12 sizes (1e7..1e9) with 1% log-normal seed noise,
+    # 60 bootstrap replicates each (6,100 full multi-start fits). With 100
+    # simulations the binomial standard error of a 95% coverage is 2.2%, so each
+    # quantity must cover in [0.88, 1.0] (3 SE below), and the average over the
     # five quantities must lie in [0.90, 0.995]: close to 95%, neither badly
     # under- nor trivially over-covering. A one-off 100 x 100 run measured
     # E 0.97, A 0.99, alpha 1.00, mean law 0.97, new run 0.98 (docs/sections/uncertainty.md).
@@ -30,11 +30,11 @@ def test_power_law_intervals_cover_the_truth_at_close_to_95_percent():
     truth_at_target = float(law.function(POWER_TRUTH, target))
     rng = np.random.default_rng(7)
     hits = {"E": 0, "A": 0, "alpha": 0, "mean": 0, "new_run": 0}
-    sims = 40
+    sims = 100
     for s in range(sims):
         runs = simulate_runs("power:N", POWER_TRUTH, noise=0.01, seed=100 + s, N=np.geomspace(1e7, 1e9, 12))
-        result = bootstrap(runs, "power:N", replicates=40, seed=s)
-        assert result.bootstrap.converged == 40
+        result = bootstrap(runs, "power:N", replicates=60, seed=s)
+        assert result.bootstrap.converged == 60
         for name, (lo, hi) in result.intervals().items():
             hits[name] += lo <= POWER_TRUTH[name] <= hi
         lo, hi = prediction_interval(result, target, kind="mean")
@@ -44,7 +44,7 @@ def test_power_law_intervals_cover_the_truth_at_close_to_95_percent():
         hits["new_run"] += lo <= new_observation <= hi
     coverage = {k: v / sims for k, v in hits.items()}
     for name, value in coverage.items():
-        assert 0.85 <= value <= 1.0, (name, coverage)
+        assert 0.88 <= value <= 1.0, (name, coverage)
     assert 0.90 <= np.mean(list(coverage.values())) <= 0.995, coverage
 
 

@@ -187,3 +187,11 @@ def _touch(suffix):
     handle = tempfile.NamedTemporaryFile(suffix=suffix, delete=False)
     handle.close()
     return handle.name
+
+
+def test_suffix_note_quotes_a_parsed_value_even_when_the_first_is_bad():
+    # Found by hypothesis in CI: the note quoted the first value, which was not a quantity.
+    runs = sl.read_runs(pd.DataFrame({"N": ["abc", "2.8B", "125m"], "loss": [3.0, 2.5, 2.4]}))
+    assert "e.g. '2.8B' -> 2.8e+09" in runs.notes[0]
+    with pytest.raises(sl.InputError, match="column 'N' has 1 non-numeric value"):
+        sl.fit(runs, "power:N")

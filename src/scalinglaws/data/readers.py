@@ -124,6 +124,14 @@ def to_wide(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return wide, [f"pivoted a long table ({frame[metric].nunique()} metrics) to one column per metric"]
 
 
+def _suffix_example(original: pd.Series, parsed: pd.Series) -> str:
+    """``", e.g. '2.8B' -> 2.8e+09"`` for the first value that was parsed from a suffix, or ``""``."""
+    for before, after in zip(original, parsed, strict=True):
+        if isinstance(before, str) and before.strip()[-1:].isalpha() and isinstance(after, float) and after == after:
+            return f", e.g. {before!r} -> {after:g}"
+    return ""
+
+
 def _clean(table: pd.DataFrame, mapping: dict[str, str], *, loss_unit: str, bytes_per_token: float | None,
            tokens_per_step: float | None) -> tuple[pd.DataFrame, list[str]]:
     notes: list[str] = []
@@ -133,7 +141,7 @@ def _clean(table: pd.DataFrame, mapping: dict[str, str], *, loss_unit: str, byte
             parsed, suffixed = parse_quantities(original)
             table[role] = parsed
             if suffixed:
-                notes.append(f"parsed {role} values with unit suffixes (k, M, B, T), e.g. {original.iloc[0]!r} -> {parsed.iloc[0]:g}")
+                notes.append(f"parsed {role} values with unit suffixes (k, M, B, T){_suffix_example(original, parsed)}")
     if tokens_per_step is not None:
         if not (tokens_per_step > 0):
             raise InputError(f"tokens per step must be > 0 (batch size x context length), got {tokens_per_step!r}")

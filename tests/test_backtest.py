@@ -68,8 +68,11 @@ def test_revisiting_benchmark_power_law_beats_plain_power_law():
     # "Revisiting Neural Scaling Laws" (Alabdulmohsin et al. 2022) in the Hitchhiker data:
     # the Training column marks the extrapolation-fit part (1) and held-out part (0).
     path = shared_data("hitchhiker_colpret", "aggregated_eval", "revisiting_lang.csv")
-    frame = backtest_groups(pd.read_csv(path), ["power:D", "plain:D"], group=["Domain", "Task", "Model"], split="Training", columns={"D": "Seen Examples", "loss": "Loss"})
+    calls = []
+    frame = backtest_groups(pd.read_csv(path), ["power:D", "plain:D"], group=["Domain", "Task", "Model"], split="Training",
+                            columns={"D": "Seen Examples", "loss": "Loss"}, progress=lambda done, total: calls.append((done, total)))
     assert len(frame) == 2 * 20
+    assert calls == [(i, 20) for i in range(1, 21)]  # one progress tick per group
     per_domain = frame.pivot_table(index="Domain", columns="law", values="mean_are")
     # Measured: LM 0.0010 vs 0.0104, NMT 0.041 vs 0.229, BIG-bench 0.0118 vs 0.0111.
     assert per_domain.loc["LM", "power:D"] == pytest.approx(0.00103, rel=0.05)

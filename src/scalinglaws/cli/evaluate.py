@@ -38,8 +38,8 @@ def backtest_command(
     if group:
         if plot is not None:
             raise InputError("--plot draws one backtest; drop --group, or backtest one group at a time with --split")
-        with progress_bar("backtest", enabled=not json_out):
-            frame = backtest_groups(data, law, group=group, **options)
+        with progress_bar("backtest per group", enabled=not json_out) as advance:
+            frame = backtest_groups(data, law, group=group, progress=advance, **options)
         if json_out:
             emit_json({"groups": [{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()} for row in frame.to_dict(orient="records")],
                        "mean_are": {k: float(v) for k, v in frame.groupby("law")["mean_are"].mean().items()}})

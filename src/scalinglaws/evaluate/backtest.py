@@ -8,7 +8,7 @@ average; laws are ranked by mean ARE.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -227,9 +227,12 @@ def backtest_groups(
     *,
     group: Sequence[str],
     columns: Mapping[str, str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
     **options: object,
 ) -> pd.DataFrame:
     """Run :func:`backtest` separately on each group (e.g. each task of a benchmark).
+
+    ``progress(done, total)`` is called after each group.
 
     Returns one row per (group, law) with the group keys, ``law``, ``mean_are``,
     ``max_are``, ``n_fit``, ``n_heldout``, ``coverage`` and ``status``.
@@ -239,7 +242,10 @@ def backtest_groups(
     if missing:
         raise InputError(f"group column(s) {', '.join(map(repr, missing))} not in the data; the data has: {', '.join(map(str, runs.table.columns))}")
     rows = []
-    for key, part in runs.table.groupby(list(group), sort=True):
+    parts = list(runs.table.groupby(list(group), sort=True))
+    for done, (key, part) in enumerate(parts, start=1):
+        if progress is not None and done > 1:
+            progress(done - 1, len(parts))
         key = key if isinstance(key, tuple) else (key,)
         sub = Runs(part.reset_index(drop=True), runs.source, runs.mapping, runs.notes)
         try:

@@ -258,4 +258,6 @@ def backtest_groups(
         for r in result.results:
             rows.append({**dict(zip(group, key, strict=True)), "law": r.law, "mean_are": r.mean_are, "max_are": r.max_are,
                          "n_fit": r.n_fit, "n_heldout": r.n_heldout, "coverage": r.coverage, "status": r.status})
+    if progress is not None:
+        progress(len(parts), len(parts))
     return pd.DataFrame(rows)

@@ -1,0 +1,212 @@
+"""``scalinglaws curve fit|predict``: learning curves under a learning-rate schedule."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from ..curves import (
+    Curve,
+    CurveFit,
+    CurvePrediction,
+    fit_curves,
+    forecast_run,
+    learning_rates,
+    load_curve_fit,
+    predict_curve,
+    read_curves,
+)
+from ..curves.laws import curve_law_names
+from ..errors import InputError, ScalingLawWarning
+from .common import (
+    ColOption,
+    JsonOption,
+    PlotOption,
+    QuietOption,
+    emit_json,
+    fmt,
+    parse_assignments,
+    parse_columns,
+    print_warnings,
+    save_plot,
+    stdout,
+    table,
+)
+
+app = typer.Typer()
+curve_app = typer.Typer(help="Learning curves under an LR schedule: fit a law, predict unseen schedules, forecast runs in progress.",
+                        no_args_is_help=True)
+app.add_typer(curve_app, name="curve")
+
+LawOption = Annotated[str, typer.Option("--law", "-l", help=f"Learning-curve law: {' or '.join(curve_law_names())}.")]
+ScheduleOption = Annotated[str | None, typer.Option("--schedule", "-s", help="LR schedule spec, e.g. wsd:peak=3e-4,warmup=500,decay=0.2 "
+                                                                          "(kinds: constant, cosine, linear, wsd, cooldown).")]
+StepsOption = Annotated[int | None, typer.Option("--steps", help="Total steps of the schedule (unless the spec has steps=).")]
+MinStepOption = Annotated[int | None, typer.Option("--min-step", help="Fit checkpoints from this step on (default: the end of warm-up).")]
+BinOption = Annotated[int | None, typer.Option("--bin", help="Average the logged loss over windows of this many steps (noisy training losses).")]
+LamOption = Annotated[str | None, typer.Option("--lam", help="Momentum lambda of the annealing area (lr_annealing): a number, or 'fit'. Default 0.999.")]
+BootstrapOption = Annotated[int, typer.Option("--bootstrap", help="Bootstrap replicates for intervals (over runs if 3+, else residual blocks).")]
+LevelOption = Annotated[float, typer.Option(help="Coverage of the intervals.")]
+SeedOption = Annotated[int, typer.Option(help="Seed of the bootstrap.")]
+FixOption = Annotated[list[str] | None, typer.Option("--fix", help="Hold a parameter: --fix gamma=0.5, or --fix C=0 to switch the annealing term off (repeatable).")]
+
+#: Rows of a predicted curve shown in the readable table.
+SHOWN_ROWS = 12
+
+
+def _lam(text: str | None) -> float | str | None:
+    if text is None or text == "fit":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(f"--lam must be a number in [0, 1) or 'fit', got {text!r}") from None
+
+
+def _fixed(specs: list[str] | None) -> dict[str, float] | None:
+    if not specs:
+        return None
+    values = parse_assignments(specs, "--fix")
+    for name, items in values.items():
+        if len(items) != 1:
+            raise InputError(f"--fix {name} takes one value, got {len(items)}")
+    return {name: items[0] for name, items in values.items()}
+
+
+def _fit_table(result: CurveFit):
+    summary = result.summary()
+    columns = ["parameter", "value", "fixed"] + (["lower", "upper"] if "lower" in summary.columns else [])
+    rows = [[name, *["yes" if c == "fixed" and row[c] else ("" if c == "fixed" else row[c]) for c in columns[1:]]]
+            for name, row in summary.iterrows()]
+    return table(f"{result.law.name}: {result.law.formula}", columns, rows)
+
+
+def _runs_table(result: CurveFit):
+    rows = [[r["name"], r["schedule"], r["points"], f"{r['first_step']}-{r['last_step']}", r["peak_lr"], f"{r['anneal']:.0%}", r["rms_residual"]]
+            for r in result.runs]
+    return table("Fitted runs", ["run", "schedule", "points", "steps", "peak LR", "annealed", "RMS residual"], rows, justify_numbers=False)
+
+
+@curve_app.command("fit")
+def fit_command(
+    runs: Annotated[str, typer.Argument(help="Logged curves (CSV, Parquet, JSON...): columns step, loss, optional run and lr.")],
+    law: LawOption = "lr_annealing",
+    schedule: ScheduleOption = None,
+    steps: StepsOption = None,
+    col: ColOption = None,
+    lam: LamOption = None,
+    fix: FixOption = None,
+    min_step: MinStepOption = None,
+    bin_width: BinOption = None,
+    loss: Annotated[str, typer.Option(help="squared or huber (on loss residuals).")] = "squared",
+    delta: Annotated[float, typer.Option(help="Huber threshold in loss units.")] = 0.01,
+    n_bootstrap: BootstrapOption = 0,
+    level: LevelOption = 0.95,
+    seed: SeedOption = 0,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the fit JSON here.")] = None,
+    json_out: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Fit a learning-curve law jointly to runs with known LR schedules (--schedule SPEC or an lr column)."""
+    curves = read_curves(runs, schedule=schedule, steps=steps, columns=parse_columns(col), bin_width=bin_width)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScalingLawWarning)  # recorded on the result and printed below
+        result = fit_curves(curves, law, lam=_lam(lam), fixed=_fixed(fix), min_step=min_step, loss=loss, delta=delta,
+                            bootstrap=n_bootstrap, level=level, seed=seed)
+    if output is not None:
+        result.save(output)
+    if json_out:
+        emit_json(result.to_dict())
+    else:
+        stdout.print(_fit_table(result))
+        if not quiet:
+            stdout.print(_runs_table(result))
+            stdout.print(f"objective {fmt(result.objective)} ({result.loss} loss residuals, summed over {result.n_points} checkpoints)")
+            stdout.print(f"status: {result.status}")
+            if result.replicates:
+                stdout.print(f"intervals: {result.bootstrap_method}", soft_wrap=True)
+            if output is not None:
+                stdout.print(f"saved fit to {output}")
+        print_warnings(result.warnings)
+    if not result.converged:
+        raise typer.Exit(1)
+
+
+def _prediction_rows(prediction: CurvePrediction) -> list[list[object]]:
+    index = np.unique(np.round(np.linspace(0, prediction.steps.size - 1, min(SHOWN_ROWS, prediction.steps.size))).astype(int))
+    rows = []
+    for i in index:
+        row: list[object] = [int(prediction.steps[i]), float(prediction.loss[i])]
+        if prediction.lower is not None and prediction.upper is not None:
+            row += [float(prediction.lower[i]), float(prediction.upper[i])]
+        rows.append(row)
+    return rows
+
+
+def _show_prediction(prediction: CurvePrediction, title: str) -> None:
+    columns = ["step", "loss"] + (["lower", "upper"] if prediction.lower is not None else [])
+    stdout.print(table(title, columns, _prediction_rows(prediction)))
+    stdout.print(f"intervals: {prediction.interval_method}", soft_wrap=True)
+
+
+@curve_app.command("predict")
+def predict_command(
+    fit_path: Annotated[str | None, typer.Argument(metavar="[FIT]", help="Fit JSON written by `scalinglaws curve fit -o` (or use --from-run).")] = None,
+    schedule: ScheduleOption = None,
+    steps: StepsOption = None,
+    from_run: Annotated[str | None, typer.Option("--from-run", help="Forecast a run in progress: its logged curve (fit on it, predict the end of --schedule).")] = None,
+    law: LawOption = "lr_annealing",
+    col: ColOption = None,
+    lam: LamOption = None,
+    fix: FixOption = None,
+    min_step: MinStepOption = None,
+    bin_width: BinOption = None,
+    points: Annotated[int, typer.Option(help="Steps at which the curve is predicted (evenly spaced, last included).")] = 200,
+    n_bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap replicates of a --from-run forecast's interval (0 for none).")] = 100,
+    level: LevelOption = 0.95,
+    seed: SeedOption = 0,
+    plot: PlotOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Predict the loss curve of a schedule from a fit, or forecast the final loss of a run in progress."""
+    if schedule is None:
+        raise InputError("give the schedule to predict: --schedule SPEC (e.g. cosine:peak=3e-4,warmup=500) with --steps N or steps= in the spec")
+    if (fit_path is None) == (from_run is None):
+        raise InputError("give either a FIT file (predict a schedule) or --from-run RUNS (forecast a run in progress), not both or neither")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScalingLawWarning)  # recorded on the results and printed below
+        if fit_path is not None:
+            result = load_curve_fit(fit_path)
+            prediction = predict_curve(result, schedule, steps=steps, points=points)
+            lr = learning_rates(schedule, steps)
+            observed: tuple[Curve, ...] = ()
+            document: dict[str, object] = prediction.to_dict()
+            found = prediction.warnings
+            title = f"{result.law.name} prediction under {prediction.schedule}"
+        else:
+            curves = read_curves(from_run, schedule=schedule, steps=steps, columns=parse_columns(col), bin_width=bin_width)
+            if len(curves) != 1:
+                raise InputError(f"--from-run needs the log of one run; {from_run!r} holds {len(curves)} runs ({', '.join(c.name for c in curves[:5])})")
+            (curve,) = curves
+            forecast = forecast_run(curve, law, bootstrap=n_bootstrap, level=level, seed=seed, points=points, lam=_lam(lam),
+                                    fixed=_fixed(fix), min_step=min_step)
+            prediction, lr, observed = forecast.prediction, curve.lr, curves
+            document, found = forecast.to_dict(), forecast.warnings
+            title = f"{law} forecast of run {curve.name!r} (logged to step {forecast.observed_until} of {forecast.final_step})"
+    if plot is not None:
+        from ..curves.figures import curve_figure
+
+        save_plot(plot, lambda: curve_figure(prediction, lr=lr, observed=observed), announce=not json_out)
+    if json_out:
+        emit_json(document)
+        return
+    _show_prediction(prediction, title)
+    final = f"final loss at step {int(prediction.steps[-1])}: {fmt(prediction.final_loss, 5)}"
+    if prediction.lower is not None and prediction.upper is not None:
+        final += f"  [{fmt(float(prediction.lower[-1]), 5)}, {fmt(float(prediction.upper[-1]), 5)}] ({prediction.level:.0%})"
+    stdout.print(final)
+    print_warnings(found)

@@ -6,21 +6,14 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_cli
 
-from scalinglaws.cli import main
+from scalinglaws.cli import main  # noqa: F401
 from scalinglaws.laws import CHINCHILLA_PUBLISHED
 from scalinglaws.simulate import chinchilla_ladder, simulate_runs
 
 
-def run(capsys, *args):
-    """Run the CLI in-process; return (exit code, stdout, stderr)."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    out, err = capsys.readouterr()
-    return code, out, err
+run = run_cli
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shared_data
+from conftest import run_cli, shared_data
 
 from scalinglaws.curves import (
     LR_ANNEALING,
@@ -450,22 +450,6 @@ def test_mamba_in_progress_forecast_backtest(mamba):
 
 
 # --- command line ---------------------------------------------------------------------------
-
-
-def run_cli(capsys, *args):
-    """Run the CLI with the curve commands registered (as `scalinglaws.cli` will once it lists the module)."""
-    from scalinglaws.cli import app, main
-    from scalinglaws.cli import curves as curve_cli
-
-    names = {g.name for g in app.registered_groups}
-    app.registered_groups.extend(g for g in curve_cli.app.registered_groups if g.name not in names)
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

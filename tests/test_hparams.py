@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shared_data
+from conftest import run_cli, shared_data
 
 from scalinglaws.errors import InputError
 from scalinglaws.hparams import (
@@ -122,21 +122,6 @@ def test_fit_hparam_sweep_errors():
 
 
 # --- command line ---------------------------------------------------------------------------
-
-
-def run_cli(capsys, *args):
-    from scalinglaws.cli import app, main
-    from scalinglaws.cli import hparams as hparams_cli
-
-    names = {g.name for g in app.registered_groups}
-    app.registered_groups.extend(g for g in hparams_cli.app.registered_groups if g.name not in names)
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_cli_hparams_table_and_json(capsys):

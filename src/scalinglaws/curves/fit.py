@@ -21,7 +21,7 @@ from scipy.optimize import least_squares
 
 from ..errors import BoundWarning, ConvergenceWarning, IdentifiabilityWarning, InputError, warning_class
 from ..fitting.result import FitWarning
-from ..fitting.search import batched_nnls
+from ..fitting.search import batched_nnls, grid_minima
 from .areas import warmup_length
 from .checks import ZeroLearningRateWarning, schedule_summary, zero_lr_message
 from .data import Curve
@@ -321,7 +321,7 @@ def _fit_core(law: CurveLaw, curves: Sequence[Curve], y: np.ndarray, ref: float,
     if not np.isfinite(rss).any():
         return _Core({n: float("nan") for n in law.parameter_names}, float("inf"), "not converged: no grid point gives finite predictions",
                      len(points), np.full(y.size, np.nan))
-    order = _grid_minima(rss.reshape(shape) if shape else rss, candidates)
+    order = grid_minima(rss.reshape(shape) if shape else rss, candidates)
     grid_best = np.inf
     best: tuple[float, dict[str, float], bool, str, np.ndarray] | None = None
     for index in order:
@@ -340,24 +340,6 @@ def _fit_core(law: CurveLaw, curves: Sequence[Curve], y: np.ndarray, ref: float,
     else:
         status = "converged"
     return _Core(params, objective, status, len(points), residuals)
-
-
-def _grid_minima(objective: np.ndarray, count: int) -> list[int]:
-    obj = np.atleast_1d(objective)
-    is_min = np.isfinite(obj)
-    for axis in range(obj.ndim):
-        pad = [(0, 0)] * obj.ndim
-        pad[axis] = (1, 1)
-        padded = np.pad(obj, pad, constant_values=np.inf)
-        lo = np.take(padded, np.arange(0, obj.shape[axis]), axis=axis)
-        hi = np.take(padded, np.arange(2, obj.shape[axis] + 2), axis=axis)
-        is_min &= (obj <= lo) & (obj <= hi)
-    flat = obj.ravel()
-    idx = np.flatnonzero(is_min.ravel())
-    order = idx[np.argsort(flat[idx], kind="stable")]
-    best = int(np.argmin(flat))
-    chosen = [best] + [int(i) for i in order if i != best]
-    return chosen[:count]
 
 
 def _polish(law: CurveLaw, design: object, y: np.ndarray, start: Mapping[str, float], names: Sequence[str],

@@ -237,9 +237,10 @@ def _project(law: Law, nl: dict[str, np.ndarray], inputs: dict[str, np.ndarray],
         return projection.assemble(nl, coefs)
 
 
-def local_minima(result: GridResult, count: int) -> np.ndarray:
-    """Indices of up to ``count`` best grid points that are local minima of the grid."""
-    obj = result.objective.reshape(result.shape)
+def grid_minima(objective: np.ndarray, count: int) -> list[int]:
+    """Flat indices of up to ``count`` best points of a gridded objective that are local minima
+    (no better neighbour along any axis); the global best always comes first."""
+    obj = np.atleast_1d(objective)
     is_min = np.isfinite(obj)
     for axis in range(obj.ndim):
         pad = [(0, 0)] * obj.ndim
@@ -248,8 +249,14 @@ def local_minima(result: GridResult, count: int) -> np.ndarray:
         lo = np.take(padded, np.arange(0, obj.shape[axis]), axis=axis)
         hi = np.take(padded, np.arange(2, obj.shape[axis] + 2), axis=axis)
         is_min &= (obj <= lo) & (obj <= hi)
+    flat = obj.ravel()
     idx = np.flatnonzero(is_min.ravel())
-    order = idx[np.argsort(result.objective[idx], kind="stable")]
-    best = int(np.argmin(result.objective))
+    order = idx[np.argsort(flat[idx], kind="stable")]
+    best = int(np.argmin(flat))
     chosen = [best] + [int(i) for i in order if i != best]
-    return np.array(chosen[:count])
+    return chosen[:count]
+
+
+def local_minima(result: GridResult, count: int) -> np.ndarray:
+    """Indices of up to ``count`` best grid points that are local minima of the grid."""
+    return np.array(grid_minima(result.objective.reshape(result.shape), count))

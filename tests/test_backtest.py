@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import scalinglaws as sl
+from scalinglaws.datasets import load
 from scalinglaws.evaluate import backtest, backtest_groups, drop_early, split_mask
 from scalinglaws.laws import CHINCHILLA_PUBLISHED
 from scalinglaws.simulate import chinchilla_ladder, simulate_runs
@@ -112,3 +113,11 @@ def test_cli_backtest_json(capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["ranking"] == ["chinchilla", "kaplan"]
     assert doc["laws"][0]["n_heldout"] == 40
+
+
+def test_drop_fraction_needs_runs():
+    # Without a run column every row is its own run, so dropping "the early part of each run"
+    # would silently drop nothing; it is an error instead.
+    table = load("gemstones").table.drop(columns=["run"])
+    with pytest.raises(sl.InputError, match="the data has no 'run' column"):
+        backtest(table, ["chinchilla"], drop_fraction=0.1)

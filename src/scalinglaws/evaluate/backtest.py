@@ -137,6 +137,9 @@ def drop_early(runs: Runs, *, min_tokens: float | None = None, drop_fraction: fl
     if drop_fraction:
         if not (0 <= drop_fraction < 1):
             raise InputError(f"drop fraction must be in [0, 1), got {drop_fraction!r}")
+        if not runs.has("run"):
+            raise InputError("--drop-fraction drops the early part of each run, but the data has no 'run' column "
+                             "(map one with --col run=COLUMN, or use --min-tokens for a single curve)")
         order = "D" if runs.has("D") else "step"
         runs.require([order])
         values = runs.table[order].to_numpy(dtype=float)

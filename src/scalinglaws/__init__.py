@@ -8,6 +8,7 @@ from .fitting import Fit, Loss, fit, load_fit  # noqa: E402
 from .laws import Law, Parameter, get_law, law_names, register_law  # noqa: E402
 from .planning import Allocation, compute_optimal  # noqa: E402
 from .predict import Prediction, predict, predict_points  # noqa: E402
+from .task import TaskLadder, task_ladder  # noqa: E402  (registers the sigmoid laws)
 
 __all__ = [
     "Allocation",
@@ -20,6 +21,7 @@ __all__ = [
     "Prediction",
     "Runs",
     "ScalingLawsError",
+    "TaskLadder",
     "__version__",
     "compute_optimal",
     "fit",
@@ -31,4 +33,5 @@ __all__ = [
     "read_runs",
     "read_table",
     "register_law",
+    "task_ladder",
 ]

@@ -10,6 +10,7 @@ import typer
 from ..demo import DEMO_TOKENS_PER_PARAM, run_demo
 from ..datasets import load
 from ..report import build_report, write_report
+from ..report.html import check_report_path
 from .common import JsonOption, emit_json, print_warnings, progress_bar, stdout, table
 from .core import show_fit
 
@@ -24,6 +25,8 @@ def demo_command(
     json_out: JsonOption = False,
 ) -> None:
     """Run the whole pipeline on the bundled Gemstones data and write an HTML report."""
+    if not no_report:
+        check_report_path(report)
     result = run_demo()
     path = None
     if not no_report:

@@ -9,6 +9,7 @@ import typer
 
 from ..data.readers import read_runs
 from ..report import build_report, write_report
+from ..report.html import check_report_path
 from .common import ColOption, JsonOption, QuietOption, emit_json, parse_columns, parse_number, progress_bar, stdout
 
 app = typer.Typer()
@@ -30,6 +31,7 @@ def report_command(
     quiet: QuietOption = False,
 ) -> None:
     """Fit, backtest and plan; write one offline HTML report with interactive figures."""
+    check_report_path(output)
     data = read_runs(runs, columns=parse_columns(col))
     budgets = [parse_number(b, "--budget") for b in budget] if budget else None
     with progress_bar("bootstrap", enabled=bool(n_bootstrap) and not (json_out or quiet)) as advance:

@@ -142,16 +142,22 @@ def render_html(report: Report) -> str:
             f"<script>{get_plotlyjs()}</script></head><body>{''.join(body)}</body></html>")
 
 
-def write_report(report: Report, path: str | os.PathLike[str]) -> Path:
-    """Write the report to ``path`` (an ``.html`` file) and return the path."""
+def check_report_path(path: str | os.PathLike[str]) -> Path:
+    """The report's path, refused early unless it ends in .html (or .htm)."""
     target = Path(path)
     if target.suffix.lower() not in (".html", ".htm"):
         from ..errors import InputError
 
         raise InputError(f"the report is an HTML file: give a path ending in .html, got {os.fspath(path)!r}")
+    return target
+
+
+def write_report(report: Report, path: str | os.PathLike[str]) -> Path:
+    """Write the report to ``path`` (an ``.html`` file) and return the path."""
+    target = check_report_path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(render_html(report), encoding="utf-8")
     return target
 
 
-__all__ = ["render_html", "write_report"]
+__all__ = ["check_report_path", "render_html", "write_report"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -53,6 +54,42 @@ def _band(fit: Fit, inputs: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.nd
     return prediction_interval(fit, inputs, kind="mean")
 
 
+@dataclass(frozen=True)
+class LawCurve:
+    """One drawn curve of a fitted law: its runs, x grid, inputs, values and band (or None)."""
+
+    label: str
+    rows: np.ndarray  # mask of the runs' rows this curve belongs to
+    grid: np.ndarray
+    inputs: dict[str, np.ndarray]
+    predicted: np.ndarray
+    band: tuple[np.ndarray, np.ndarray] | None
+
+
+def law_curves(fit: Fit, runs: Runs, *, upper: float | None = None, extend: float = 10.0, points: int = 120) -> tuple[str, list[LawCurve]]:
+    """The x variable and the curves to draw: one per model size for laws in N and D, else one.
+
+    Each curve runs from its runs' smallest x to ``upper`` (default ``extend``
+    times the largest x in the data); the law's other variables are held at the values
+    of the curve's first run.
+    """
+    law, table = fit.law, runs.table
+    x_var = "D" if {"N", "D"} <= set(law.variables) else law.variables[0]
+    x = table[x_var].to_numpy(dtype=float)
+    if x_var == "D" and "N" in law.variables:
+        groups = [(f"N = {size:.3g}", table["N"].to_numpy() == size) for size in np.sort(table["N"].unique())]
+    else:
+        groups = [("fitted law", np.ones(len(table), dtype=bool))]
+    curves = []
+    for label, rows in groups:
+        grid = np.geomspace(x[rows].min(), upper or extend * x.max(), points)
+        inputs = {x_var: grid}
+        first = table[rows].iloc[0]
+        inputs.update({v: np.full_like(grid, float(first[v])) for v in law.variables if v != x_var})
+        curves.append(LawCurve(label, rows, grid, inputs, law.function(dict(fit.params), inputs), _band(fit, inputs)))
+    return x_var, curves
+
+
 def fit_figure(fit: Fit, runs: Runs, *, held_out: np.ndarray | None = None, extend_to: float | None = None, title: str | None = None):
     """Data and fitted law in log-log, one curve per model size (laws in N and D) or one curve.
 
@@ -66,32 +103,23 @@ def fit_figure(fit: Fit, runs: Runs, *, held_out: np.ndarray | None = None, exte
     table = runs.table
     held = np.zeros(len(table), dtype=bool) if held_out is None else np.asarray(held_out, dtype=bool)
     fig, ax = plt.subplots(figsize=(9, 5))
-    x_var = "D" if {"N", "D"} <= set(law.variables) else law.variables[0]
+    x_var, curves = law_curves(fit, runs, upper=extend_to)
     x = table[x_var].to_numpy(dtype=float)
     y = table["loss"].to_numpy(dtype=float)
-    hi = extend_to or 10 * x.max()
-    if x_var == "D" and "N" in law.variables:
-        sizes = np.sort(table["N"].unique())
-        colours = plt.cm.viridis(np.linspace(0, 0.9, sizes.size))
-        for size, colour in zip(sizes, colours, strict=True):
-            rows = table["N"].to_numpy() == size
-            ax.scatter(x[rows & ~held], y[rows & ~held], color=colour, s=14, zorder=3)
-            ax.scatter(x[rows & held], y[rows & held], facecolors="none", edgecolors=colour, s=30, zorder=3)
-            grid = np.geomspace(x[rows].min(), hi, 120)
-            inputs = {"N": np.full_like(grid, size), "D": grid}
-            inputs.update({v: np.full_like(grid, float(table.loc[rows, v].iloc[0])) for v in law.variables if v not in inputs})
-            ax.plot(grid, law.function(dict(fit.params), inputs), color=colour, lw=1.2, label=f"N = {size:.3g}")
-            band = _band(fit, inputs)
-            if band is not None:
-                ax.fill_between(grid, band[0], band[1], color=colour, alpha=0.15, lw=0)
+    if len(curves) > 1:
+        colours = plt.cm.viridis(np.linspace(0, 0.9, len(curves)))
+        for curve, colour in zip(curves, colours, strict=True):
+            ax.scatter(x[curve.rows & ~held], y[curve.rows & ~held], color=colour, s=14, zorder=3)
+            ax.scatter(x[curve.rows & held], y[curve.rows & held], facecolors="none", edgecolors=colour, s=30, zorder=3)
+            ax.plot(curve.grid, curve.predicted, color=colour, lw=1.2, label=curve.label)
+            if curve.band is not None:
+                ax.fill_between(curve.grid, curve.band[0], curve.band[1], color=colour, alpha=0.15, lw=0)
     else:
+        (curve,) = curves
         ax.scatter(x[~held], y[~held], s=16, color="C0", zorder=3, label="fitted runs")
-        grid = np.geomspace(x.min(), hi, 200)
-        inputs = {x_var: grid}
-        ax.plot(grid, law.function(dict(fit.params), inputs), color="C1", lw=1.5, label="fitted law")
-        band = _band(fit, inputs)
-        if band is not None:
-            ax.fill_between(grid, band[0], band[1], color="C1", alpha=0.2, lw=0, label=f"{fit.bootstrap.level:.0%} interval (mean law)")
+        ax.plot(curve.grid, curve.predicted, color="C1", lw=1.5, label=curve.label)
+        if curve.band is not None:
+            ax.fill_between(curve.grid, curve.band[0], curve.band[1], color="C1", alpha=0.2, lw=0, label=f"{fit.bootstrap.level:.0%} interval (mean law)")
     if held.any():
         ax.scatter([], [], facecolors="none", edgecolors="k", s=30, label="held out")
     ax.axvline(x[~held].max(), color="0.6", ls=":", lw=1)
@@ -274,5 +302,5 @@ def held_out_mask(runs: Runs, by: str = "C", holdout: float = 0.2) -> np.ndarray
     return split_mask(runs, by=by, holdout=holdout)[0]
 
 
-__all__ = ["backtest_figure", "curves_figure", "design_figure", "fit_figure", "held_out_mask", "isoflop_figure", "residual_figure", "save_figure"]
+__all__ = ["LawCurve", "backtest_figure", "curves_figure", "design_figure", "fit_figure", "held_out_mask", "isoflop_figure", "law_curves", "residual_figure", "save_figure"]
 _ = pd  # pandas is used through Runs tables

@@ -15,7 +15,7 @@ from ..data.runs import Runs
 from ..errors import InputError
 from ..fitting.result import Fit
 from ..planning import Allocation
-from .figures import UNITS
+from .figures import UNITS, law_curves
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 
@@ -59,14 +59,6 @@ def _colours(count: int) -> list[str]:
     return sample_colorscale("Viridis", [0.9 * i / (count - 1) for i in range(count)])
 
 
-def _band(fit: Fit, inputs: dict[str, np.ndarray]):
-    if fit.bootstrap is None:
-        return None
-    from ..uncertainty.intervals import prediction_interval
-
-    return prediction_interval(fit, inputs, kind="mean")
-
-
 def _layout(fig, title: str, x: str, y: str, *, log_x: bool = True, log_y: bool = True) -> None:
     fig.update_layout(title={"text": title, "font": {"size": 14}}, template="plotly_white", height=460,
                       margin={"l": 70, "r": 20, "t": 50, "b": 55}, legend={"font": {"size": 10}}, hovermode="closest")
@@ -79,24 +71,13 @@ def fit_plot(fit: Fit, runs: Runs, *, extend: float = 10.0):
     go = _go()
     law, table = fit.law, runs.table
     fig = go.Figure()
-    x_var = "D" if {"N", "D"} <= set(law.variables) else law.variables[0]
-    x = table[x_var].to_numpy(dtype=float)
-    if x_var == "D" and "N" in law.variables:
-        groups = [(f"N = {size:.3g}", table["N"].to_numpy() == size) for size in np.sort(table["N"].unique())]
-    else:
-        groups = [("runs", np.ones(len(table), dtype=bool))]
-    for (label, rows), colour in zip(groups, _colours(len(groups)), strict=True):
-        part = table[rows]
-        grid = np.geomspace(x[rows].min(), extend * x.max(), 100)
-        inputs = {x_var: grid}
-        for v in law.variables:
-            if v != x_var:
-                inputs[v] = np.full_like(grid, float(part[v].iloc[0]))
-        band = _band(fit, inputs)
-        if band is not None:
-            fig.add_trace(go.Scatter(x=np.concatenate([grid, grid[::-1]]), y=np.concatenate([band[1], band[0][::-1]]), fill="toself",
+    x_var, curves = law_curves(fit, runs, extend=extend, points=100)
+    for curve, colour in zip(curves, _colours(len(curves)), strict=True):
+        label, grid, part = curve.label, curve.grid, table[curve.rows]
+        if curve.band is not None:
+            fig.add_trace(go.Scatter(x=np.concatenate([grid, grid[::-1]]), y=np.concatenate([curve.band[1], curve.band[0][::-1]]), fill="toself",
                                      fillcolor=_rgba(colour, 0.15), line={"width": 0}, hoverinfo="skip", showlegend=False, legendgroup=label))
-        fig.add_trace(go.Scatter(x=grid, y=law.function(dict(fit.params), inputs), mode="lines", line={"color": colour, "width": 1.5},
+        fig.add_trace(go.Scatter(x=grid, y=curve.predicted, mode="lines", line={"color": colour, "width": 1.5},
                                  name=label, legendgroup=label, hovertemplate=f"{label}<br>{x_var} = %{{x:.3g}}<br>law = %{{y:.4f}}<extra></extra>"))
         fig.add_trace(go.Scatter(x=part[x_var], y=part["loss"], mode="markers", marker={"color": colour, "size": 6}, name=label,
                                  legendgroup=label, showlegend=False, hovertext=_hover(part, law.variables), hoverinfo="text"))

@@ -13,7 +13,7 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import InputError
-from ..fitting.result import FitWarning
+from ..fitting.result import FitWarning, read_fit_json
 from .laws import CurveLaw, get_curve_law
 
 SCHEMA = "scalinglaws.curve_fit/1"
@@ -154,16 +154,7 @@ def curve_fit_from_dict(data: Mapping[str, object]) -> CurveFit:
 
 def load_curve_fit(path: str | os.PathLike[str]) -> CurveFit:
     """Read a fit written by :meth:`CurveFit.save` or ``scalinglaws curve fit -o``."""
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"fit file not found: {str(p)!r}; write one with `scalinglaws curve fit RUNS -o {p.name}`")
-    try:
-        data = json.loads(p.read_text())
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{str(p)!r} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{str(p)!r} does not hold a fit (expected a JSON object)")
-    return curve_fit_from_dict(data)
+    return curve_fit_from_dict(read_fit_json(path, missing="write one with `scalinglaws curve fit RUNS -o {name}`"))
 
 
 __all__ = ["SCHEMA", "CurveFit", "curve_fit_from_dict", "load_curve_fit"]

@@ -199,11 +199,24 @@ def load_fit(path: str | os.PathLike[str] | Fit) -> Fit:
     """Read a fit saved by :meth:`Fit.save` or ``scalinglaws fit -o``."""
     if isinstance(path, Fit):
         return path
+    data = read_fit_json(path, missing="create one with `scalinglaws fit RUNS --law NAME -o {name}`",
+                         invalid="; pass the file written by `scalinglaws fit -o`")
+    return fit_from_dict(data)
+
+
+def read_fit_json(path: str | os.PathLike[str], *, missing: str, invalid: str = "") -> dict:
+    """The JSON object in a saved fit file, with one-line errors for a missing or malformed file.
+
+    ``missing`` tells the user how to make the file (``{name}`` is replaced by
+    the file's name); ``invalid`` is appended to the invalid-JSON message.
+    """
     p = Path(path)
     if not p.exists():
-        raise InputError(f"fit file not found: {str(p)!r}; create one with `scalinglaws fit RUNS --law NAME -o {p.name}`")
+        raise InputError(f"fit file not found: {str(p)!r}; {missing.format(name=p.name)}")
     try:
         data = json.loads(p.read_text())
     except json.JSONDecodeError as exc:
-        raise InputError(f"{str(p)!r} is not valid JSON ({exc.msg} at line {exc.lineno}); pass the file written by `scalinglaws fit -o`") from exc
-    return fit_from_dict(data)
+        raise InputError(f"{str(p)!r} is not valid JSON ({exc.msg} at line {exc.lineno}){invalid}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{str(p)!r} does not hold a fit (expected a JSON object)")
+    return data

@@ -351,7 +351,8 @@ def design_ladder(
     if simulations < 8:
         raise InputError(f"--simulations must be at least 8, got {simulations}")
     target_compute = 6.0 * target["N"] * target["D"] if objective == "loss" else float(target["C"])
-    top = target.get("N", compute_optimal(prior_fit(law_obj.name, params), target_compute).N) / 10
+    prior = prior_fit(law_obj.name, params)
+    top = (target["N"] if "N" in target else compute_optimal(prior, target_compute).N) / 10
     sizes = sizes or (2e7, max(4e7, top))
     if not (0 < sizes[0] < sizes[1]):
         raise InputError(f"--sizes must be LOW:HIGH with 0 < LOW < HIGH, got {sizes[0]:g}:{sizes[1]:g}")
@@ -377,7 +378,7 @@ def design_ladder(
     best = min(affordable or judged, key=lambda e: (e.width, e.rmse))
     if best in baseline_results:
         notes.append(f"no candidate beat the baseline '{best.ladder.name}'; it is proposed as is")
-    truth = _forecaster(law_obj.name, objective, target)(prior_fit(law_obj.name, params))
+    truth = _forecaster(law_obj.name, objective, target)(prior)
     return Design(best, tuple(baseline_results), tuple(candidate_results), law_obj.name, dict(params), objective, dict(target), truth,
                   float(budget), float(noise), float(target_compute), tuple(notes))
 

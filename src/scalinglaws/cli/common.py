@@ -78,6 +78,21 @@ def parse_assignments(specs: Sequence[str], what: str = "input") -> dict[str, li
     return out
 
 
+def parse_pairs(specs: str | Sequence[str], option: str, example: str) -> dict[str, float]:
+    """``"N=7e9,D=1.4e12"`` (one string, or several) -> ``{"N": 7e9, "D": 1.4e12}``.
+
+    A malformed part is an error naming ``option`` and showing ``example``.
+    """
+    out: dict[str, float] = {}
+    for spec in [specs] if isinstance(specs, str) else specs:
+        for part in spec.split(","):
+            name, sep, value = part.partition("=")
+            if not sep or not name.strip() or not value.strip():
+                raise InputError(f"{option} must look like {example}, got {spec!r}")
+            out[name.strip()] = parse_number(value.strip(), f"{option} {name.strip()}")
+    return out
+
+
 def json_safe(value: object) -> object:
     """Replace NaN and infinities by null and numpy scalars by Python numbers, recursively."""
     if isinstance(value, dict):

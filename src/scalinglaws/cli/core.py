@@ -26,7 +26,6 @@ from .common import (
     fmt,
     parse_assignments,
     parse_columns,
-    parse_number,
     print_notes,
     print_warnings,
     progress_bar,

@@ -9,23 +9,12 @@ import typer
 from ..data.readers import read_runs
 from ..design import Ladder, design_ladder, load_prior, next_runs
 from ..errors import InputError
-from .common import ColOption, JsonOption, PlotOption, emit_json, parse_columns, parse_number, print_notes, progress_bar, save_plot, stdout, table
+from .common import ColOption, JsonOption, PlotOption, emit_json, parse_columns, parse_number, parse_pairs, print_notes, progress_bar, save_plot, stdout, table
 
 app = typer.Typer()
 
 #: Seed noise assumed when the prior carries none (a published law): 1% of the loss.
 DEFAULT_NOISE = 0.01
-
-
-def parse_target(text: str) -> dict[str, float]:
-    """``"N=7e9,D=1.4e12"`` -> ``{"N": 7e9, "D": 1.4e12}``."""
-    out = {}
-    for part in text.split(","):
-        name, sep, value = part.partition("=")
-        if not sep or not name.strip():
-            raise InputError(f"--target must look like N=7e9,D=1.4e12 (or C=1e24 with --objective optimal), got {text!r}")
-        out[name.strip()] = parse_number(value, name.strip())
-    return out
 
 
 def parse_range(text: str, option: str) -> tuple[float, float]:
@@ -59,7 +48,7 @@ def design_command(
     """Propose the ladder of small runs whose fit forecasts the target most tightly within the budget."""
     law_name, params, prior_noise = load_prior(prior, law)
     noise_value = noise if noise is not None else (prior_noise or DEFAULT_NOISE)
-    goal = parse_target(target)
+    goal = parse_pairs(target, "--target", "N=7e9,D=1.4e12 (or C=1e24 with --objective optimal)")
     size_range = parse_range(sizes, "--sizes") if sizes else None
     if have is not None:
         done = read_runs(have, columns=parse_columns(col))

@@ -7,23 +7,11 @@ from typing import Annotated
 
 import typer
 
-from ..errors import InputError, ScalingLawWarning
+from ..errors import ScalingLawWarning
 from ..task import task_ladder
-from .common import ColOption, JsonOption, emit_json, parse_columns, parse_number, print_notes, print_warnings, stdout, table
+from .common import ColOption, JsonOption, emit_json, parse_columns, parse_pairs, print_notes, print_warnings, stdout, table
 
 app = typer.Typer()
-
-
-def parse_target(specs: list[str]) -> dict[str, float]:
-    """``["N=1.2e10,D=3e11"]`` (or ``["N=1.2e10", "D=3e11"]``) -> ``{"N": 1.2e10, "D": 3e11}``."""
-    out: dict[str, float] = {}
-    for spec in specs:
-        for part in spec.split(","):
-            name, sep, value = part.partition("=")
-            if not sep or not name.strip() or not value.strip():
-                raise InputError(f"--target expects N=VALUE,D=VALUE (e.g. --target N=1.2e10,D=3e11), got {spec!r}")
-            out[name.strip()] = parse_number(value.strip(), f"target {name.strip()}")
-    return out
 
 
 @app.command("task")
@@ -42,7 +30,7 @@ def task_command(
     with warnings.catch_warnings():
         # The result records its warnings; they are printed once below (or sit in the JSON).
         warnings.simplefilter("ignore", ScalingLawWarning)
-        result = task_ladder(runs, task_loss=task_loss, accuracy=accuracy, target=parse_target(target),
+        result = task_ladder(runs, task_loss=task_loss, accuracy=accuracy, target=parse_pairs(target, "--target", "N=1.2e10,D=3e11"),
                              bootstrap=n_bootstrap, level=level, seed=seed, columns=parse_columns(col))
     if json_out:
         emit_json(result.to_dict())

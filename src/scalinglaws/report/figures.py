@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from ..data.runs import Runs
 from ..errors import InputError
@@ -303,4 +302,3 @@ def held_out_mask(runs: Runs, by: str = "C", holdout: float = 0.2) -> np.ndarray
 
 
 __all__ = ["LawCurve", "backtest_figure", "curves_figure", "design_figure", "fit_figure", "held_out_mask", "isoflop_figure", "law_curves", "residual_figure", "save_figure"]
-_ = pd  # pandas is used through Runs tables

@@ -11,7 +11,7 @@ import pytest
 
 import scalinglaws as sl
 from scalinglaws.cli import main
-from scalinglaws.design.ladder import _pick_sizes, _pool_grid
+from scalinglaws.design.ladder import _pick_sizes, pool_grid
 from scalinglaws.design import Ladder, candidate_ladders, design_ladder, draw_world, next_runs, pool_candidates, pool_run_candidates, smooth_misfit
 from scalinglaws.errors import InputError, ScalingLawWarning
 from scalinglaws.laws import CHINCHILLA_PUBLISHED
@@ -61,8 +61,8 @@ def _realised_error(ladder: Ladder, seeds: range) -> float:
 @pytest.mark.slow
 def test_designed_ladder_forecasts_better_than_the_baselines_at_equal_compute():
     # Prior: Chinchilla's published law; truth: TRUTH (not the prior). 1% seed noise,
-    # 24 fresh seeds (not those the design simulated). Measured: designed 1.5%,
-    # 20-tokens/param grid 3.8%, IsoFLOP design 3.2% mean absolute error at the target.
+    # 24 fresh seeds (not those the design simulated). Measured with the default misfit (2% along the ratio):
+    # designed 1.5%, 20-tokens/param grid 3.9%, IsoFLOP design 3.2% mean absolute error at the target.
     design = design_ladder("chinchilla", CHINCHILLA_PUBLISHED, TARGET, 1e21, simulations=16, seed=0)
     assert design.best.ladder.compute == pytest.approx(1e21, rel=1e-9)
     assert all(b.ladder.compute == pytest.approx(1e21, rel=1e-6) for b in design.baselines)
@@ -181,12 +181,12 @@ def test_design_from_a_pool_of_checkpoints_with_a_misfit(tmp_path, capsys):
     same = design.baselines[2].ladder
     assert names[2].startswith("baseline (same compute): ") and same.compute <= budget * (1 + 1e-9)
     assert same.compute >= design.baselines[1].ladder.compute
-    twice = _pool_grid(n, d, run, 2 * budget, final_only=False, same_compute=True)
+    twice = pool_grid(n, d, run, 2 * budget, final_only=False, same_compute=True)
     assert 0.8 * 2 * budget < twice.compute <= 2 * budget and twice.name.startswith("baseline (same compute): ")
     # With a misfit the best ladder is chosen by its error against each world's truth.
     assert design.best.rmse == min(e.rmse for e in (*design.baselines, *design.candidates) if e.ladder.compute <= budget * (1 + 1e-9))
     doc = design.to_dict()
-    assert doc["misfit"] == {"discrepancy": 0.01, "length": 2.0}
+    assert doc["misfit"] == {"discrepancy": 0.01, "length": 2.0, "along": "ratio"}
     assert doc["design"]["runs_trained"] == np.unique(design.best.ladder.run).size
     # The same from the command line, with the pool as a CSV with a run column.
     path = tmp_path / "pool.csv"
@@ -205,6 +205,28 @@ def test_misfit_options_are_checked():
         design_ladder("chinchilla", CHINCHILLA_PUBLISHED, TARGET, 1e21, discrepancy=-0.01)
     with pytest.raises(InputError, match="--length must be a positive length scale"):
         design_ladder("chinchilla", CHINCHILLA_PUBLISHED, TARGET, 1e21, length=0.0)
+    with pytest.raises(InputError, match="--misfit-along must be one of ratio, plane, got 'diagonal'"):
+        design_ladder("chinchilla", CHINCHILLA_PUBLISHED, TARGET, 1e21, along="diagonal")
+
+
+def test_a_misfit_along_the_ratio_is_constant_on_each_ray_of_fixed_tokens_per_parameter():
+    ratio = smooth_misfit(np.random.default_rng(3), 0.02, 2.0, "ratio")
+    plane = smooth_misfit(np.random.default_rng(3), 0.02, 2.0, "plane")
+    n = np.geomspace(1e7, 1e11, 9)
+    # Same tokens per parameter (20), sizes four decades apart: the same misfit.
+    assert np.allclose(ratio(n, 20 * n), ratio(n[:1], 20 * n[:1]), atol=1e-12)
+    # Across ratios it moves, by about its size; over the plane it moves along the ray too.
+    across = ratio(np.full(9, 1e9), 1e9 * np.geomspace(1, 4000, 9))
+    assert np.ptp(across) > 0.01
+    assert np.ptp(plane(n, 20 * n)) > 0.01
+    # Its size at a point is the one asked for (±10%, 4000 draws), as for the plane.
+    values = [smooth_misfit(np.random.default_rng(s), 0.02, 2.0, "ratio")(np.asarray(1e8), np.asarray(2e9)) for s in range(4000)]
+    assert np.std(values) == pytest.approx(0.02, rel=0.1)
+    # Its length scale is in ln(D/N): values a factor e^0.2 apart in ratio correlate strongly, e^6 apart barely.
+    pairs = np.array([[f(np.asarray(1e8), np.asarray(r * 1e8)) for r in (20.0, 20.0 * np.exp(0.2), 20.0 * np.exp(6.0))]
+                      for f in (smooth_misfit(np.random.default_rng(s), 0.02, 2.0) for s in range(2000))])
+    assert np.corrcoef(pairs[:, 0], pairs[:, 1])[0, 1] > 0.95
+    assert abs(np.corrcoef(pairs[:, 0], pairs[:, 2])[0, 1]) < 0.15
 
 
 @pytest.mark.slow
@@ -212,7 +234,8 @@ def test_on_real_runs_the_design_beats_the_grid_at_equal_compute():
     # (Mis)Fitting open_lm runs (no licence: read from ../shared only). Each (size, token budget) is a finished
     # run (best loss over its LR sweep). Held out: the 1.2B model's two runs; pool: the 81 runs of the 10 smaller
     # sizes. Prior: Chinchilla's published law. Budget: the compute of the 20-tokens/param grid snapped to the pool.
-    # Measured: design 1.46% mean ARE on the held-out runs (using 61% of the budget), grid 2.08%.
+    # Measured with the default misfit (2% along the tokens-per-parameter ratio): design 1.11% mean ARE on the held-out
+    # runs (using 59% of the budget), grid 2.08%. (Trusting the law exactly, discrepancy 0, the design gave 1.46%.)
     table = pd.read_csv(shared_data("misfitting", "scaling_results_last_ckpt_only.csv"))
     runs = table.groupby(["model", "train_tokens"]).agg(N=("N", "first"), D=("D", "first"), loss=("loss", "min")).reset_index()
     runs[["N", "D"]] = runs[["N", "D"]].astype(float)
@@ -237,6 +260,6 @@ def test_on_real_runs_the_design_beats_the_grid_at_equal_compute():
                                simulations=16)
     assert design.best.ladder.compute <= baseline.compute * (1 + 1e-9)
     designed, grid_error = realised(design.best.ladder), realised(baseline)
-    assert designed == pytest.approx(0.0146, abs=0.002) and grid_error == pytest.approx(0.0208, abs=0.002)
+    assert designed == pytest.approx(0.0111, abs=0.002) and grid_error == pytest.approx(0.0208, abs=0.002)
     assert designed < grid_error
     assert any(b.ladder.name == "baseline: 20 tokens/param grid, snapped to existing runs" and b.ladder.compute == baseline.compute for b in design.baselines)

@@ -86,12 +86,14 @@ def test_objective_no_higher_than_4500_start_reference():
 
 
 def test_gemstones_no_higher_than_reference_subset():
-    # Every 9th start of the reference grid on the real data (the full grid is in benchmarks/fit_speed.py).
+    # Every 9th start of the reference grid on the real data (the full grid is in benchmarks/fit_speed.py), its best
+    # start polished to tight tolerances: with SciPy 1.17, L-BFGS-B's default stopping rule halts 1.2e-4 (relative)
+    # above the optimum here, at alpha 0.2941 instead of 0.2929.
     from scalinglaws.fitting.reference import reference_grid
 
     runs = sl.read_runs("dataset:gemstones")
     ours = sl.fit(runs, "chinchilla")
-    ref = reference_fit(runs.values("N"), runs.values("D"), runs.values("loss"), starts=reference_grid()[::9])
+    ref = reference_fit(runs.values("N"), runs.values("D"), runs.values("loss"), starts=reference_grid()[::9], polish=True)
     assert ours.objective <= ref.objective * (1 + 1e-9)
     assert ours.params["alpha"] == pytest.approx(ref.params["alpha"], rel=1e-4)
 

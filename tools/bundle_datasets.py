@@ -1,6 +1,6 @@
 """Rebuild the bundled datasets from ../shared/data (MIT/Apache-licensed sources only).
 
-    python tools/bundle_datasets.py
+    python tools/bundle_datasets.py [NAME ...]
 
 Each dataset is converted to the tidy schema (roles N, D, C, step, loss, run,
 family...) and written gzip-compressed under src/scalinglaws/datasets/files/;
@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,10 +75,30 @@ def obsscaling() -> pd.DataFrame:
     return out.drop(columns=["Model Size (B)", "Pretraining Data Size (T)", "FLOPs (1E21)"])
 
 
-BUILDERS = {"gemstones_350b": gemstones_350b, "datablations": datablations, "olmo": olmo, "pythia": pythia, "obsscaling": obsscaling}
+GPT3_SIZES = {"small": 125e6, "medium": 350e6, "large": 760e6, "xl": 1.3e9, "2.7b": 2.7e9, "6.7b": 6.7e9, "13b": 13e9, "175b": 175e9}
+OPT_SIZES = {"125m": 125e6, "1.3b": 1.3e9, "6.7b": 6.7e9, "13b": 13e9, "30b": 30e9, "175b": 175e9}
+
+
+def gpt3() -> pd.DataFrame:
+    df = pd.read_csv(SHARED / "hitchhiker_colpret" / "raw_data" / "gpt3" / "extracted.csv").dropna(subset=["val_loss"])
+    out = pd.DataFrame({"run": "gpt3-" + df["model"], "N": df["model"].map(GPT3_SIZES), "D": df["step"] * 1e9,
+                        "loss": df["val_loss"], "train_loss": df["train_loss"]})
+    return out.sort_values(["N", "D"]).reset_index(drop=True)
+
+
+def opt() -> pd.DataFrame:
+    df = pd.read_csv(SHARED / "hitchhiker_colpret" / "aggregated_eval" / "opt_trajectories.csv")
+    out = pd.DataFrame({"run": "opt-" + df["model_size"], "N": df["model_size"].map(OPT_SIZES), "step": df["steps"],
+                        "D": 10.0 ** df["num_token"], "loss": np.log(df["ppl"]), "ppl": df["ppl"]})
+    return out.sort_values(["N", "D"]).reset_index(drop=True)
+
+
+BUILDERS = {"gemstones_350b": gemstones_350b, "datablations": datablations, "olmo": olmo, "pythia": pythia, "obsscaling": obsscaling, "gpt3": gpt3, "opt": opt}
 
 if __name__ == "__main__":
     for name, build in BUILDERS.items():
+        if sys.argv[1:] and name not in sys.argv[1:]:
+            continue
         frame = build()
         path = OUT / f"{name}.csv.gz"
         frame.to_csv(path, index=False, compression={"method": "gzip", "mtime": 0})

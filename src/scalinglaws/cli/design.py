@@ -8,6 +8,7 @@ import typer
 
 from ..data.readers import read_runs
 from ..design import Ladder, design_ladder, load_prior, next_runs
+from ..design.ladder import ALONG, DISCREPANCY, LENGTH
 from ..errors import InputError
 from .common import ColOption, JsonOption, PlotOption, emit_json, parse_columns, parse_number, parse_pairs, print_notes, progress_bar, save_plot, stdout, table
 
@@ -37,8 +38,9 @@ def design_command(
     sizes: Annotated[str | None, typer.Option(help="Model sizes allowed, LOW:HIGH (default 2e7 to the target's N / 10).")] = None,
     objective: Annotated[str, typer.Option(help="'loss': the target's loss; 'optimal': N* at --target C=...")] = "loss",
     noise: Annotated[float | None, typer.Option(help="Seed noise, std of log loss (default: the prior fit's residuals, else 0.01).")] = None,
-    discrepancy: Annotated[float, typer.Option(help="Smooth misfit of the law in simulated worlds, std of log loss (0: trust the law exactly).")] = 0.0,
-    length: Annotated[float, typer.Option(help="Length scale of that misfit in ln N and ln D.")] = 2.0,
+    discrepancy: Annotated[float, typer.Option(help="Smooth misfit of the law in simulated worlds, std of log loss (0: trust the law exactly).")] = DISCREPANCY,
+    length: Annotated[float, typer.Option(help="Length scale of that misfit, natural-log units.")] = LENGTH,
+    misfit_along: Annotated[str, typer.Option("--misfit-along", help="'ratio': the misfit varies with tokens per parameter only; 'plane': over N and D.")] = ALONG,
     pool: Annotated[str | None, typer.Option(help="Runs or checkpoints that exist: choose a subset of them (a run column makes rows checkpoints).")] = None,
     simulations: Annotated[int, typer.Option(help="Simulated replays per candidate ladder.")] = 32,
     seed: Annotated[int, typer.Option(help="Seed of the simulated noise.")] = 0,
@@ -79,7 +81,7 @@ def design_command(
             existing = (*existing, runs_pool.table["run"].to_numpy())
     with progress_bar("simulating fits", enabled=not json_out) as advance:
         result = design_ladder(law_name, params, goal, parse_number(budget, "--budget"), sizes=size_range, objective=objective,
-                               noise=noise_value, discrepancy=discrepancy, length=length, simulations=simulations, seed=seed,
+                               noise=noise_value, discrepancy=discrepancy, length=length, along=misfit_along, simulations=simulations, seed=seed,
                                progress=advance, pool=existing)
     if plot is not None:
         from ..report.figures import design_figure
@@ -89,7 +91,8 @@ def design_command(
         emit_json(result.to_dict())
         return
     what = "loss" if objective == "loss" else "N*"
-    stdout.print(f"prior: {prior} ({law_name}), seed noise {noise_value:.2%}, {simulations} simulated fits per ladder, "
+    misfit = f"misfit {discrepancy:.2%} along {misfit_along}" if discrepancy > 0 else "no misfit"
+    stdout.print(f"prior: {prior} ({law_name}), seed noise {noise_value:.2%}, {misfit}, {simulations} simulated fits per ladder, "
                  f"{len(result.candidates) + len(result.baselines)} ladders judged")
     stdout.print(table(f"Proposed ladder: {result.best.ladder.name}", ["N (params)", "D (tokens)", "C (FLOPs)", "D/N"], _rows(result.best.ladder.to_records())))
     rows = [[e.ladder.name, e.ladder.compute / result.target_compute, e.width, e.rmse] for e in (result.best, *result.baselines)]

@@ -52,6 +52,8 @@ for _name, _description, _licence, _citation in (
     ("olmo", "OLMo 1B/7B/7B-Twin checkpoints: validation losses and downstream accuracies", "MIT", "Groeneveld et al. 2024; via Choshen et al. 2024"),
     ("pythia", "Pythia 70M-12B task accuracies over training checkpoints", "Apache-2.0", "Biderman et al. 2023, arXiv:2304.01373"),
     ("obsscaling", "148 public base LLMs: N, D, FLOPs and 8 benchmark scores", "Apache-2.0", "Ruan et al. 2024, arXiv:2405.10938"),
+    ("gpt3", "GPT-3 125M-175B validation-loss curves to 300B tokens (digitised from the paper)", "MIT", "Brown et al. 2020; via Choshen et al. 2024"),
+    ("opt", "OPT 125M-175B validation-loss trajectories to 300B tokens", "MIT", "Zhang et al. 2022; Xia et al. 2023; via Choshen et al. 2024"),
 ):
     register_dataset(DatasetCard(_name, _description, f"{_name}.csv.gz", _licence, _citation))
 

@@ -1,0 +1,139 @@
+"""Ladder design on real runs: choose runs by the design or by the classic grid, then backtest each choice.
+
+For each family the largest model size(s) are held out; their final loss is
+the target. The pool is every other run (or checkpoint: a run then costs its
+last checkpoint used and brings the earlier ones). The design picks a subset
+without seeing any loss; then the subset's real losses are fitted (Chinchilla
+form) and the fit is judged by the absolute relative error (ARE) on the
+held-out runs. The prior is Chinchilla's published law for every family.
+
+Budgets are the compute of the classic ladder (log-spaced sizes at 20
+tokens/param, snapped to the pool) times the factors given, when the pool
+can spend it. Families:
+
+- gemstones: 22 Gemstones models (bundled), the three ~2B ones held out;
+  constant learning rate, checkpoints every ~10B tokens.
+- opt: OPT 125M-30B trajectories (bundled), OPT-175B held out.
+- gpt3: GPT-3 125M-13B validation curves (bundled, binned to 20 points per
+  run), GPT-3 175B held out.
+- misfitting: (Mis)Fitting finished runs (../shared only, no licence), 1.2B held out.
+
+    python benchmarks/design_families.py [--families gemstones opt gpt3 misfitting] [--scales 1 3]
+                                         [--discrepancy 0.02] [--along ratio|plane] [--seeds 0 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+from scalinglaws.datasets import load
+from scalinglaws.design import backtest_ladders, design_ladder, hold_out_largest, thin_checkpoints
+from scalinglaws.design.ladder import ALONG, DISCREPANCY, Ladder, _pick_sizes, pool_grid
+from scalinglaws.design.truths import MISFIT_DIRECTIONS
+from scalinglaws.errors import ScalingLawWarning
+from scalinglaws.laws import CHINCHILLA_PUBLISHED
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def family(name: str) -> tuple[pd.DataFrame, int, bool]:
+    """(table with N, D, loss[, run], sizes held out, whether points are checkpoints of runs)."""
+    if name == "gemstones":
+        return load("gemstones_350b").table[["run", "N", "D", "loss"]], 3, True
+    if name == "opt":
+        return load("opt").table[["run", "N", "D", "loss"]], 1, True
+    if name == "gpt3":
+        return thin_checkpoints(load("gpt3").table, 20), 1, True
+    if name == "misfitting":
+        path = SHARED / "misfitting" / "scaling_results_last_ckpt_only.csv"
+        if not path.exists():
+            raise FileNotFoundError(path)
+        table = pd.read_csv(path)
+        runs = table.groupby(["model", "train_tokens"]).agg(N=("N", "first"), D=("D", "first"), loss=("loss", "min")).reset_index()
+        # Held out as in the test suite: the 1.2B model's two runs.
+        return runs[["N", "D", "loss"]].astype(float), 1, False
+    raise ValueError(name)
+
+
+def classic(pool: pd.DataFrame, checkpoints: bool) -> Ladder:
+    """The 20-tokens/param grid the pool allows (6 log-spaced sizes, as the design's own baseline)."""
+    if checkpoints:
+        return pool_grid(pool["N"].to_numpy(), pool["D"].to_numpy(), pool["run"].to_numpy(), np.inf, final_only=True)
+    sizes = np.unique(pool["N"])
+    picked = _pick_sizes(sizes, 6, sizes[-1])
+    return Ladder("grid", picked, 20 * picked).snap(pool["N"].to_numpy(), pool["D"].to_numpy())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--families", nargs="+", default=["gemstones", "opt", "gpt3", "misfitting"])
+    parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 3.0])
+    parser.add_argument("--discrepancy", type=float, default=DISCREPANCY, help="misfit of the law in simulated worlds (0: trust the law)")
+    parser.add_argument("--along", choices=MISFIT_DIRECTIONS, default=ALONG, help="direction the misfit varies in")
+    parser.add_argument("--simulations", type=int, default=32)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds of the design's simulations (its pick is averaged)")
+    args = parser.parse_args()
+    warnings.simplefilter("ignore", ScalingLawWarning)
+    tally = []
+    for name in args.families:
+        try:
+            table, held_sizes, checkpoints = family(name)
+        except FileNotFoundError as missing:
+            print(f"\n== {name}: skipped ({missing} not found)")
+            continue
+        pool, final = hold_out_largest(table, held_sizes)
+        target = {"N": float(final["N"].mean()), "D": float(final["D"].max())}
+        arrays = (pool["N"].to_numpy(), pool["D"].to_numpy(), *((pool["run"].to_numpy(),) if checkpoints else ()))
+        grid = classic(pool, checkpoints)
+        target_compute = 6 * target["N"] * target["D"]
+        cost = 6.0 * pool["N"].astype(float) * pool["D"].astype(float)
+        whole = float(cost.groupby(pool["run"]).max().sum() if checkpoints else cost.sum())
+        print(f"\n== {name}: target N={target['N']:.3g}, D={target['D']:.3g}; pool {len(pool)} points; "
+              f"classic grid {grid.compute:.3g} FLOPs = {grid.compute / target_compute:.1%} of the target's compute")
+        for scale in args.scales:
+            budget = grid.compute * scale
+            if budget > whole:
+                print(f"  {scale:g}x: skipped, more than the whole pool costs")
+                continue
+            start = time.perf_counter()
+            designed, spearman = [], []
+            for seed in args.seeds:
+                design = design_ladder("chinchilla", CHINCHILLA_PUBLISHED, target, budget, pool=arrays, seed=seed,
+                                       simulations=args.simulations, discrepancy=args.discrepancy, along=args.along)
+                ladders = [design.best.ladder, *(b.ladder for b in design.baselines)]
+                real = backtest_ladders(ladders, pool, final)
+                designed.append(real[0])
+                print(f"  {scale:g}x the classic budget ({budget / target_compute:.1%} of the target), seed {seed}, "
+                      f"{len(design.candidates)} candidates, {time.perf_counter() - start:.0f} s")
+                for ladder, evaluation, error in zip(ladders, (design.best, *design.baselines), real, strict=True):
+                    label = "design: " + ladder.name if evaluation is design.best else ladder.name
+                    print(f"    {label[:78]:78s} compute/budget {ladder.compute / budget:4.2f}  simulated RMSE {evaluation.rmse:6.1%}  real ARE {error:6.2%}")
+                simulated = np.array([e.rmse for e in design.candidates])
+                candidates = backtest_ladders([e.ladder for e in design.candidates], pool, final)
+                ok = np.isfinite(simulated) & np.isfinite(candidates)
+                spearman.append(spearmanr(simulated[ok], candidates[ok])[0])
+                print(f"    candidates: Spearman(simulated RMSE, real ARE) = {spearman[-1]:.2f}; "
+                      f"real ARE median {np.median(candidates[ok]):.2%}, best {np.min(candidates[ok]):.2%}")
+            # The baselines do not depend on the seed. The grid at equal compute: the one that spends the budget
+            # with all checkpoints (run pools) or the 20-tokens/param grid snapped to the pool (finished runs).
+            fair = [(e, b) for e, b in zip(real[1:], design.baselines, strict=True) if b.ladder.compute <= budget * (1 + 1e-6)]
+            grid_error = fair[-1][0] if fair else float("nan")
+            best_baseline = min((e for e, _ in fair if np.isfinite(e)), default=float("nan"))
+            tally.append((name, scale, float(np.mean(designed)), grid_error, best_baseline, float(np.mean(spearman))))
+    print(f"\nmean over seeds {args.seeds}; misfit {args.discrepancy:g} along {args.along}, {args.simulations} simulations")
+    print("family      budget  design ARE  grid ARE (equal compute)  best baseline within budget  Spearman")
+    for name, scale, designed, grid_error, best_baseline, rho in tally:
+        print(f"{name:11s} {scale:5g}x  {designed:9.2%}  {grid_error:10.2%}                {best_baseline:10.2%}                 {rho:6.2f}")
+    column = lambda i: np.array([row[i] for row in tally])  # noqa: E731
+    print(f"design better than the grid in {int(np.sum(column(2) < column(3)))} of {len(tally)}; "
+          f"mean ARE design {np.nanmean(column(2)):.2%}, grid {np.nanmean(column(3)):.2%}, best baseline {np.nanmean(column(4)):.2%}")
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Backtest a ladder on real runs: fit the law to the runs it chose, score the forecast of held-out runs.
+
+This is how a design is validated on existing data: the pool is every run (or
+checkpoint) that was trained, the design picks a subset without looking at
+its losses, and only then are the losses of that subset read, fitted, and
+the fit judged on runs the design never saw (for example the largest model).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError, ScalingLawsError, ScalingLawWarning
+from ..fitting import fit
+from ..predict import predict
+from .ladder import Ladder
+
+
+def chosen_rows(ladder: Ladder, pool: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``pool`` (columns N, D and loss) that ``ladder`` picked, matched on (N, D)."""
+    missing = [c for c in ("N", "D", "loss") if c not in pool.columns]
+    if missing:
+        raise InputError(f"the pool table needs columns N, D and loss to backtest a ladder; missing {', '.join(missing)}")
+    picked = set(zip(np.asarray(ladder.N, dtype=float), np.asarray(ladder.D, dtype=float), strict=True))
+    mask = [(n, d) in picked for n, d in zip(pool["N"].astype(float), pool["D"].astype(float), strict=True)]
+    return pool[mask]
+
+
+def backtest_ladder(ladder: Ladder, pool: pd.DataFrame, held_out: pd.DataFrame, law: str = "chinchilla") -> float:
+    """Mean absolute relative error of the forecast of ``held_out`` from a fit to the runs ``ladder`` chose.
+
+    NaN when the chosen runs are too few to fit the law or the fit fails; a
+    fit that did not converge still counts (its forecast is what a user would get).
+    """
+    missing = [c for c in ("N", "D", "loss") if c not in held_out.columns]
+    if missing:
+        raise InputError(f"the held-out table needs columns N, D and loss; missing {', '.join(missing)}")
+    rows = chosen_rows(ladder, pool)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScalingLawWarning)
+        try:
+            result = fit(rows, law, diagnostics=False)
+        except ScalingLawsError:
+            return math.nan
+        predicted = predict(result, N=held_out["N"].to_numpy(dtype=float), D=held_out["D"].to_numpy(dtype=float))
+    return float(np.mean(np.abs(predicted / held_out["loss"].to_numpy(dtype=float) - 1)))
+
+
+def hold_out_largest(table: pd.DataFrame, sizes: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split runs into a pool (all but the ``sizes`` largest model sizes) and the held-out runs' final losses.
+
+    With a ``run`` column (rows are checkpoints) the held-out table keeps each
+    held-out run's last checkpoint: the loss a ladder must forecast. Without
+    one every row is a finished run, and every held-out row is kept.
+    """
+    distinct = np.sort(table["N"].unique())
+    if sizes < 1 or distinct.size <= sizes + 2:
+        raise InputError(f"cannot hold out the {sizes} largest sizes of {distinct.size}: keep at least 3 sizes in the pool")
+    held = table[table["N"] >= distinct[-sizes]]
+    final = held[held["D"] == held.groupby("run")["D"].transform("max")] if "run" in held.columns else held
+    return table[table["N"] < distinct[-sizes]].reset_index(drop=True), final.reset_index(drop=True)
+
+
+def thin_checkpoints(table: pd.DataFrame, per_run: int) -> pd.DataFrame:
+    """At most ``per_run`` points per run: the run's points binned evenly in log D, each bin's median D and loss.
+
+    For dense or digitised curves (thousands of noisy points per run), this
+    both speeds up the design and averages out the per-point noise.
+    """
+    if "run" not in table.columns:
+        raise InputError("thinning checkpoints needs a 'run' column naming the run of each row")
+    out = []
+    for run, rows in table.groupby("run", sort=False):
+        log_d = np.log(rows["D"].to_numpy(dtype=float))
+        edges = np.linspace(log_d.min(), log_d.max() + 1e-9, per_run + 1)
+        bins = np.digitize(log_d, edges[1:-1])
+        grouped = rows.assign(_bin=bins).groupby("_bin")
+        out.append(pd.DataFrame({"run": run, "N": grouped["N"].first(), "D": grouped["D"].median(), "loss": grouped["loss"].median()}))
+    return pd.concat(out, ignore_index=True)
+
+
+def backtest_ladders(ladders: Sequence[Ladder], pool: pd.DataFrame, held_out: pd.DataFrame, law: str = "chinchilla") -> np.ndarray:
+    """:func:`backtest_ladder` for each ladder."""
+    return np.array([backtest_ladder(ladder, pool, held_out, law) for ladder in ladders])
+
+
+__all__ = ["backtest_ladder", "backtest_ladders", "chosen_rows", "hold_out_largest", "thin_checkpoints"]

@@ -1,0 +1,117 @@
+"""Backtesting designs on real runs: the helpers, and the design against the grid on real families."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import scalinglaws as sl
+from scalinglaws.datasets import load
+from scalinglaws.design import Ladder, backtest_ladder, chosen_rows, hold_out_largest, thin_checkpoints
+from scalinglaws.errors import InputError, ScalingLawWarning
+from scalinglaws.laws import CHINCHILLA_PUBLISHED
+from scalinglaws.simulate import simulate_runs
+
+
+def _simulated_pool() -> pd.DataFrame:
+    n = np.repeat([5e7, 1e8, 2e8, 4e8, 8e8, 1.6e9], 4)
+    d = n * np.tile([10.0, 20.0, 40.0, 80.0], 6)
+    runs = simulate_runs("chinchilla", CHINCHILLA_PUBLISHED, noise=0.0, seed=0, N=n, D=d)
+    return runs.table[["N", "D", "loss"]]
+
+
+def test_hold_out_largest_keeps_finished_runs_or_last_checkpoints():
+    table = _simulated_pool()
+    pool, held = hold_out_largest(table, 1)
+    assert pool["N"].max() == 8e8 and set(held["N"]) == {1.6e9} and len(held) == 4  # every finished run of that size
+    with_runs = table.assign(run=table["N"].map(lambda n: f"run-{n:g}"))
+    pool, held = hold_out_largest(with_runs, 2)
+    assert set(held["N"]) == {8e8, 1.6e9} and held["D"].tolist() == [8e8 * 80, 1.6e9 * 80]  # one last checkpoint per run
+    with pytest.raises(InputError, match="cannot hold out the 4 largest sizes of 6: keep at least 3 sizes in the pool"):
+        hold_out_largest(table, 4)
+
+
+def test_a_ladder_with_the_true_law_backtests_to_zero_and_a_wrong_choice_does_not():
+    table = _simulated_pool()
+    pool, held = hold_out_largest(table, 1)
+    everything = Ladder("all", pool["N"].to_numpy(), pool["D"].to_numpy())
+    assert len(chosen_rows(everything, pool)) == len(pool)
+    assert backtest_ladder(everything, pool, held) < 1e-4  # noiseless Chinchilla data: the fit recovers the law
+    too_few = Ladder("three", pool["N"].to_numpy()[:3], pool["D"].to_numpy()[:3])
+    assert np.isnan(backtest_ladder(too_few, pool, held))  # 3 points cannot fit 5 parameters
+    with pytest.raises(InputError, match="the pool table needs columns N, D and loss to backtest a ladder; missing loss"):
+        backtest_ladder(everything, pool.drop(columns="loss"), held)
+    with pytest.raises(InputError, match="the held-out table needs columns N, D and loss; missing loss"):
+        backtest_ladder(everything, pool, held.drop(columns="loss"))
+
+
+def test_thinning_bins_each_run_in_log_tokens():
+    d = np.geomspace(1e9, 1e11, 200)
+    table = pd.DataFrame({"run": np.repeat(["a", "b"], 200), "N": np.repeat([1e8, 2e8], 200), "D": np.tile(d, 2),
+                          "loss": np.tile(3.0 + 0.01 * np.sin(np.arange(200)), 2)})
+    thin = thin_checkpoints(table, 10)
+    assert thin.groupby("run").size().tolist() == [10, 10]
+    assert thin["D"].min() > 1e9 and thin["D"].max() < 1e11 and thin["loss"].between(2.99, 3.01).all()
+    with pytest.raises(InputError, match="thinning checkpoints needs a 'run' column"):
+        thin_checkpoints(table.drop(columns="run"), 10)
+
+
+@pytest.mark.parametrize("name", ["gpt3", "opt"])
+def test_the_hitchhiker_curves_are_bundled_with_their_sizes(name):
+    table = load(name).table
+    sizes = {"gpt3": [125e6, 350e6, 760e6, 1.3e9, 2.7e9, 6.7e9, 13e9, 175e9], "opt": [125e6, 1.3e9, 6.7e9, 13e9, 30e9, 175e9]}[name]
+    assert sorted(table["N"].unique()) == sizes
+    assert table["D"].max() == pytest.approx(3e11, rel=0.08)
+    final = table[table["run"].str.endswith("175b")].sort_values("D")["loss"].iloc[-1]
+    # GPT-3 175B ends near 1.79 nats (the paper's figure); OPT-175B near ln 9.77 = 2.28.
+    assert final == pytest.approx({"gpt3": 1.79, "opt": 2.28}[name], abs=0.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScalingLawWarning)  # OPT's fit puts E on its bound of 0
+        assert np.isfinite(sl.fit(load(name).table.iloc[::5], "chinchilla", diagnostics=False).objective)
+
+
+def _family_cell(name: str, held_sizes: int, simulations: int = 16):
+    """Design (defaults, seed 0) and the pool's grid baselines at the classic grid's budget; real ARE of each."""
+    from scalinglaws.design import design_ladder
+    from scalinglaws.design.ladder import pool_grid
+    from scalinglaws.design.backtest import backtest_ladders
+
+    table = thin_checkpoints(load(name).table, 20) if name == "gpt3" else load(name).table[["run", "N", "D", "loss"]]
+    pool, final = hold_out_largest(table, held_sizes)
+    arrays = (pool["N"].to_numpy(), pool["D"].to_numpy(), pool["run"].to_numpy())
+    budget = pool_grid(*arrays, np.inf, final_only=True).compute
+    target = {"N": float(final["N"].mean()), "D": float(final["D"].max())}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScalingLawWarning)
+        design = design_ladder("chinchilla", CHINCHILLA_PUBLISHED, target, budget, pool=arrays, simulations=simulations, seed=0)
+    assert design.best.ladder.compute <= budget * (1 + 1e-9)
+    errors = backtest_ladders([design.best.ladder, *(b.ladder for b in design.baselines)], pool, final)
+    return design, errors
+
+
+@pytest.mark.slow
+def test_on_gpt3_the_design_beats_the_grid_at_equal_compute():
+    # GPT-3 (a Hitchhiker's Guide family, bundled): pool = every checkpoint of the 125M-13B curves (binned to 20 per
+    # run), held out = GPT-3 175B at 300B tokens, prior = Chinchilla's published law, budget = the 20-tokens/param
+    # grid's (9.7% of the target's compute). Measured with the defaults (2% misfit along the ratio, seed 0):
+    # design 1.00% ARE (6 runs to 6.7B cut at 640 tokens/param, 70% of the budget), against 2.29% for the grid on
+    # its last checkpoints and 4.88% for the grid on all its checkpoints (the same compute). Trusting the law
+    # exactly (discrepancy 0), the design chose runs cut early and erred 11.5%.
+    design, errors = _family_cell("gpt3", 1)
+    assert errors[0] == pytest.approx(0.0100, abs=0.003)
+    assert errors[1] == pytest.approx(0.0229, abs=0.001) and errors[2] == pytest.approx(0.0488, abs=0.001)
+    assert errors[0] < min(errors[1:][np.isfinite(errors[1:])])
+
+
+@pytest.mark.slow
+def test_on_gemstones_the_design_still_loses_to_the_grid_with_all_checkpoints():
+    # The gap left open (README, "Designing the ladder"): hold out the three ~2B Gemstones models, pool the other 19
+    # runs' checkpoints. Measured with the defaults (seed 0): design 8.5% ARE (3 runs to 1B cut at 5.1e19 FLOPs each),
+    # grid on its last checkpoints 8.1%, grid on all its checkpoints 2.58% at the same compute. When a change to
+    # the design fixes this, update the numbers here and in the README.
+    design, errors = _family_cell("gemstones_350b", 3)
+    assert errors[0] == pytest.approx(0.085, abs=0.01)
+    assert errors[1] == pytest.approx(0.0812, abs=0.001) and errors[2] == pytest.approx(0.0258, abs=0.001)

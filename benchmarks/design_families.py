@@ -34,8 +34,8 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from scalinglaws.datasets import load
-from scalinglaws.design import backtest_ladders, design_ladder, hold_out_largest, thin_checkpoints
-from scalinglaws.design.ladder import ALONG, DISCREPANCY, Ladder, _pick_sizes, pool_grid
+from scalinglaws.design import backtest_ladders, classic_ladder, design_ladder, hold_out_largest, thin_checkpoints
+from scalinglaws.design.ladder import ALONG, DISCREPANCY
 from scalinglaws.design.truths import MISFIT_DIRECTIONS
 from scalinglaws.errors import ScalingLawWarning
 from scalinglaws.laws import CHINCHILLA_PUBLISHED
@@ -62,15 +62,6 @@ def family(name: str) -> tuple[pd.DataFrame, int, bool]:
     raise ValueError(name)
 
 
-def classic(pool: pd.DataFrame, checkpoints: bool) -> Ladder:
-    """The 20-tokens/param grid the pool allows (6 log-spaced sizes, as the design's own baseline)."""
-    if checkpoints:
-        return pool_grid(pool["N"].to_numpy(), pool["D"].to_numpy(), pool["run"].to_numpy(), np.inf, final_only=True)
-    sizes = np.unique(pool["N"])
-    picked = _pick_sizes(sizes, 6, sizes[-1])
-    return Ladder("grid", picked, 20 * picked).snap(pool["N"].to_numpy(), pool["D"].to_numpy())
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--families", nargs="+", default=["gemstones", "opt", "gpt3", "misfitting"])
@@ -91,7 +82,7 @@ def main() -> None:
         pool, final = hold_out_largest(table, held_sizes)
         target = {"N": float(final["N"].mean()), "D": float(final["D"].max())}
         arrays = (pool["N"].to_numpy(), pool["D"].to_numpy(), *((pool["run"].to_numpy(),) if checkpoints else ()))
-        grid = classic(pool, checkpoints)
+        grid = classic_ladder(pool)
         target_compute = 6 * target["N"] * target["D"]
         cost = 6.0 * pool["N"].astype(float) * pool["D"].astype(float)
         whole = float(cost.groupby(pool["run"]).max().sum() if checkpoints else cost.sum())

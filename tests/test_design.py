@@ -11,8 +11,8 @@ import pytest
 
 import scalinglaws as sl
 from scalinglaws.cli import main
-from scalinglaws.design.ladder import _pick_sizes, pool_grid
-from scalinglaws.design import Ladder, candidate_ladders, design_ladder, draw_world, next_runs, pool_candidates, pool_run_candidates, smooth_misfit
+from scalinglaws.design.ladder import pool_grid
+from scalinglaws.design import Ladder, candidate_ladders, classic_ladder, design_ladder, draw_world, next_runs, pool_candidates, pool_run_candidates, smooth_misfit
 from scalinglaws.errors import InputError, ScalingLawWarning
 from scalinglaws.laws import CHINCHILLA_PUBLISHED
 from scalinglaws.simulate import simulate_runs
@@ -251,9 +251,7 @@ def test_on_real_runs_the_design_beats_the_grid_at_equal_compute():
         return float(np.mean(np.abs(predicted / held["loss"].to_numpy() - 1)))
 
     target = {"N": float(held["N"].iloc[0]), "D": float(held["D"].max())}
-    sizes = np.unique(pool["N"])
-    picked = _pick_sizes(sizes, 6, sizes[-1])  # 6 sizes as log-even as the pool allows, as the design's own baseline
-    baseline = Ladder("grid", picked, 20 * picked).snap(pool["N"].to_numpy(), pool["D"].to_numpy())
+    baseline = classic_ladder(pool)  # 6 sizes as log-even as the pool allows, each the run nearest 20 tokens/param
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScalingLawWarning)
         design = design_ladder("chinchilla", CHINCHILLA_PUBLISHED, target, baseline.compute, pool=(pool["N"].to_numpy(), pool["D"].to_numpy()),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -75,14 +76,12 @@ def test_the_hitchhiker_curves_are_bundled_with_their_sizes(name):
 
 def _family_cell(name: str, held_sizes: int, simulations: int = 16):
     """Design (defaults, seed 0) and the pool's grid baselines at the classic grid's budget; real ARE of each."""
-    from scalinglaws.design import design_ladder
-    from scalinglaws.design.ladder import pool_grid
-    from scalinglaws.design.backtest import backtest_ladders
+    from scalinglaws.design import backtest_ladders, classic_ladder, design_ladder
 
     table = thin_checkpoints(load(name).table, 20) if name == "gpt3" else load(name).table[["run", "N", "D", "loss"]]
     pool, final = hold_out_largest(table, held_sizes)
     arrays = (pool["N"].to_numpy(), pool["D"].to_numpy(), pool["run"].to_numpy())
-    budget = pool_grid(*arrays, np.inf, final_only=True).compute
+    budget = classic_ladder(pool).compute
     target = {"N": float(final["N"].mean()), "D": float(final["D"].max())}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScalingLawWarning)
@@ -115,3 +114,40 @@ def test_on_gemstones_the_design_still_loses_to_the_grid_with_all_checkpoints():
     design, errors = _family_cell("gemstones_350b", 3)
     assert errors[0] == pytest.approx(0.085, abs=0.01)
     assert errors[1] == pytest.approx(0.0812, abs=0.001) and errors[2] == pytest.approx(0.0258, abs=0.001)
+
+
+def test_design_command_backtests_on_the_pools_largest_sizes(capsys, tmp_path):
+    from conftest import run_cli
+    from scalinglaws.design import classic_ladder
+
+    path = tmp_path / "opt.csv"
+    table = load("opt").table[["run", "N", "D", "loss"]]
+    table.to_csv(path, index=False)
+    code, out, _ = run_cli(capsys, "design", "--pool", str(path), "--backtest", "1", "--simulations", "8", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    pool, held = hold_out_largest(table, 1)
+    # Target, budget and held-out runs come from the pool: OPT-175B at its last checkpoint, the classic grid's compute.
+    assert doc["target"] == {"N": 175e9, "D": pytest.approx(2.8e11, rel=1e-9)}
+    assert doc["budget"] == pytest.approx(classic_ladder(pool).compute, rel=1e-5)
+    assert doc["backtest"]["held_out"] == [{"N": 175e9, "D": pytest.approx(2.8e11, rel=1e-9), "loss": pytest.approx(np.log(9.768875), rel=1e-6)}]
+    # The baselines' real errors: the grid on its last checkpoints cannot be fitted (5 points); on all of them, 1.88%.
+    last, every, same = doc["backtest"]["baselines_are"]
+    assert last is None and every == pytest.approx(0.0188, abs=5e-4) and same == every
+    assert 0 < doc["backtest"]["design_are"] < 0.2
+    # The table gains a column of real errors (the same numbers).
+    code, out, _ = run_cli(capsys, "design", "--pool", str(path), "--backtest", "1", "--simulations", "8")
+    assert code == 0 and f"{doc['backtest']['design_are']:.6g}" in out and f"{every:.6g}" in out
+
+
+def test_design_command_backtest_errors(capsys, tmp_path):
+    from conftest import run_cli
+
+    code, _, err = run_cli(capsys, "design", "--backtest", "1")
+    assert code == 2 and "--backtest K needs --pool RUNS" in err
+    code, _, err = run_cli(capsys, "design")
+    assert code == 2 and "give --target N=...,D=... (the run to forecast), or --pool RUNS --backtest K" in err
+    path = tmp_path / "no-loss.csv"
+    load("opt").table[["run", "N", "D"]].to_csv(path, index=False)
+    code, _, err = run_cli(capsys, "design", "--pool", str(path), "--backtest", "1")
+    assert code == 2 and "loss" in err

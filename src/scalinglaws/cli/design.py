@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ..data.readers import read_runs
-from ..design import Ladder, design_ladder, load_prior, next_runs
+from ..design import Ladder, backtest_ladders, classic_ladder, design_ladder, hold_out_largest, load_prior, next_runs
 from ..design.ladder import ALONG, DISCREPANCY, LENGTH
 from ..errors import InputError
 from .common import ColOption, JsonOption, PlotOption, emit_json, parse_columns, parse_number, parse_pairs, print_notes, progress_bar, save_plot, stdout, table
@@ -25,13 +25,17 @@ def parse_range(text: str, option: str) -> tuple[float, float]:
     return parse_number(low, option), parse_number(high, option)
 
 
+def _finite(value: float) -> float | None:
+    return float(value) if value == value else None  # NaN (a ladder too small to fit) -> null
+
+
 def _rows(runs: list[dict[str, float]]):
     return [[r["N"], r["D"], r["C"], r["tokens_per_param"]] for r in runs]
 
 
 @app.command("design")
 def design_command(
-    target: Annotated[str, typer.Option(help="The run to forecast: N=7e9,D=1.4e12 (or C=... with --objective optimal).")],
+    target: Annotated[str | None, typer.Option(help="The run to forecast: N=7e9,D=1.4e12 (or C=... with --objective optimal).")] = None,
     budget: Annotated[str | None, typer.Option(help="Total training compute of the ladder, FLOPs (e.g. 1e21).")] = None,
     law: Annotated[str | None, typer.Option("--law", "-l", help="Law of the prior (default: the prior's).")] = None,
     prior: Annotated[str, typer.Option(help="published:chinchilla, published:kaplan, or a fit JSON.")] = "published:chinchilla",
@@ -42,6 +46,8 @@ def design_command(
     length: Annotated[float, typer.Option(help="Length scale of that misfit, natural-log units.")] = LENGTH,
     misfit_along: Annotated[str, typer.Option("--misfit-along", help="'ratio': the misfit varies with tokens per parameter only; 'plane': over N and D.")] = ALONG,
     pool: Annotated[str | None, typer.Option(help="Runs or checkpoints that exist: choose a subset of them (a run column makes rows checkpoints).")] = None,
+    backtest: Annotated[int | None, typer.Option(help="With --pool and a loss column: hold out the K largest sizes, design on the rest, "
+                                                      "and score every ladder's real forecast of them (ARE).")] = None,
     simulations: Annotated[int, typer.Option(help="Simulated replays per candidate ladder.")] = 32,
     seed: Annotated[int, typer.Option(help="Seed of the simulated noise.")] = 0,
     have: Annotated[str | None, typer.Option(help="Runs already trained: propose the next ones instead.")] = None,
@@ -53,7 +59,9 @@ def design_command(
     """Propose the ladder of small runs whose fit forecasts the target most tightly within the budget."""
     law_name, params, prior_noise = load_prior(prior, law)
     noise_value = noise if noise is not None else (prior_noise or DEFAULT_NOISE)
-    goal = parse_pairs(target, "--target", "N=7e9,D=1.4e12 (or C=1e24 with --objective optimal)")
+    if target is None and backtest is None:
+        raise InputError("give --target N=...,D=... (the run to forecast), or --pool RUNS --backtest K to forecast the pool's K largest sizes")
+    goal = parse_pairs(target, "--target", "N=7e9,D=1.4e12 (or C=1e24 with --objective optimal)") if target is not None else {}
     size_range = parse_range(sizes, "--sizes") if sizes else None
     if have is not None:
         done = read_runs(have, columns=parse_columns(col))
@@ -70,15 +78,22 @@ def design_command(
         stdout.print(table("Next runs, best gain per FLOP first", ["N (params)", "D (tokens)", "C (FLOPs)", "D/N", "width after"],
                            [[*row, r["interval_width_after"]] for row, r in zip(_rows(proposed), proposed, strict=True)]))
         return
-    if budget is None:
-        raise InputError("give --budget FLOPS (the ladder's total training compute), or --have RUNS to propose next runs")
-    existing = None
+    existing, held, pool_table = None, None, None
+    if backtest is not None and pool is None:
+        raise InputError("--backtest K needs --pool RUNS (the runs to choose from, with their losses)")
     if pool is not None:
         runs_pool = read_runs(pool, columns=parse_columns(col))
-        runs_pool.require(["N", "D"])
-        existing = (runs_pool.values("N"), runs_pool.values("D"))
-        if runs_pool.has("run"):
-            existing = (*existing, runs_pool.table["run"].to_numpy())
+        runs_pool.require(["N", "D", "loss"] if backtest is not None else ["N", "D"])
+        pool_table = runs_pool.table[[c for c in ("run", "N", "D", "loss") if c in runs_pool.table.columns]]
+        if backtest is not None:
+            pool_table, held = hold_out_largest(pool_table, backtest)
+            goal = goal or {"N": float(held["N"].mean()), "D": float(held["D"].max())}
+            budget = budget if budget is not None else f"{classic_ladder(pool_table).compute:.6g}"
+        existing = (pool_table["N"].to_numpy(dtype=float), pool_table["D"].to_numpy(dtype=float))
+        if "run" in pool_table.columns:
+            existing = (*existing, pool_table["run"].to_numpy())
+    if budget is None:
+        raise InputError("give --budget FLOPS (the ladder's total training compute), or --have RUNS to propose next runs")
     with progress_bar("simulating fits", enabled=not json_out) as advance:
         result = design_ladder(law_name, params, goal, parse_number(budget, "--budget"), sizes=size_range, objective=objective,
                                noise=noise_value, discrepancy=discrepancy, length=length, along=misfit_along, simulations=simulations, seed=seed,
@@ -87,8 +102,15 @@ def design_command(
         from ..report.figures import design_figure
 
         save_plot(plot, lambda: design_figure(result), announce=not json_out)
+    real = None
+    if held is not None:
+        real = backtest_ladders([result.best.ladder, *(b.ladder for b in result.baselines)], pool_table, held)
     if json_out:
-        emit_json(result.to_dict())
+        doc = result.to_dict()
+        if real is not None:
+            doc["backtest"] = {"held_out": held[["N", "D", "loss"]].to_dict("records"), "design_are": _finite(real[0]),
+                               "baselines_are": [_finite(e) for e in real[1:]]}
+        emit_json(doc)
         return
     what = "loss" if objective == "loss" else "N*"
     misfit = f"misfit {discrepancy:.2%} along {misfit_along}" if discrepancy > 0 else "no misfit"
@@ -96,6 +118,10 @@ def design_command(
                  f"{len(result.candidates) + len(result.baselines)} ladders judged")
     stdout.print(table(f"Proposed ladder: {result.best.ladder.name}", ["N (params)", "D (tokens)", "C (FLOPs)", "D/N"], _rows(result.best.ladder.to_records())))
     rows = [[e.ladder.name, e.ladder.compute / result.target_compute, e.width, e.rmse] for e in (result.best, *result.baselines)]
-    stdout.print(table(f"95% interval width of the forecast {what} (relative), same budget", ["ladder", "compute / target's", "interval width", "RMSE"], rows,
-                       justify_numbers=True))
+    headers = ["ladder", "compute / target's", "interval width", "RMSE"]
+    if real is not None:
+        rows = [[*row, error] for row, error in zip(rows, real, strict=True)]
+        headers.append("real ARE")
+        stdout.print(f"backtest: the {backtest} largest size(s) of the pool held out ({len(held)} run(s)); real ARE is each ladder's error on them")
+    stdout.print(table(f"95% interval width of the forecast {what} (relative), same budget", headers, rows, justify_numbers=True))
     print_notes(result.notes)

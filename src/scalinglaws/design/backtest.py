@@ -18,7 +18,7 @@ import pandas as pd
 from ..errors import InputError, ScalingLawsError, ScalingLawWarning
 from ..fitting import fit
 from ..predict import predict
-from .ladder import Ladder
+from .ladder import BASELINE_SIZES, Ladder, _pick_sizes, pool_grid
 
 
 def chosen_rows(ladder: Ladder, pool: pd.DataFrame) -> pd.DataFrame:
@@ -84,9 +84,23 @@ def thin_checkpoints(table: pd.DataFrame, per_run: int) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)
 
 
+def classic_ladder(pool: pd.DataFrame) -> Ladder:
+    """The classic ladder a pool allows: log-spaced sizes cut at 20 tokens per parameter.
+
+    With a ``run`` column, the runs' last checkpoints at about 20 tokens per
+    parameter (the top size as large as the pool has); without, the finished
+    runs nearest to that grid. Its compute is the natural budget for a backtest.
+    """
+    if "run" in pool.columns:
+        return pool_grid(pool["N"].to_numpy(), pool["D"].to_numpy(), pool["run"].to_numpy(), np.inf, final_only=True)
+    sizes = np.unique(pool["N"].to_numpy(dtype=float))
+    picked = _pick_sizes(sizes, BASELINE_SIZES, sizes[-1])
+    return Ladder("grid", picked, 20 * picked).snap(pool["N"].to_numpy(dtype=float), pool["D"].to_numpy(dtype=float))
+
+
 def backtest_ladders(ladders: Sequence[Ladder], pool: pd.DataFrame, held_out: pd.DataFrame, law: str = "chinchilla") -> np.ndarray:
     """:func:`backtest_ladder` for each ladder."""
     return np.array([backtest_ladder(ladder, pool, held_out, law) for ladder in ladders])
 
 
-__all__ = ["backtest_ladder", "backtest_ladders", "chosen_rows", "hold_out_largest", "thin_checkpoints"]
+__all__ = ["backtest_ladder", "backtest_ladders", "chosen_rows", "classic_ladder", "hold_out_largest", "thin_checkpoints"]

@@ -21,8 +21,8 @@ Each simulated world is
   to a factor that changes smoothly from ray to ray. That is what Gadre et
   al. (2024) found on real ladders (loss at a fixed tokens-per-parameter
   ratio follows a clean power law in compute; the law across ratios is what
-  drifts), and it is the misfit under which designs ranked real ladders best
-  (see ``benchmarks/design_families.py``). With ``along="plane"`` it varies
+  drifts); of the misfits tried on real ladders it led the design to the
+  smallest errors (``benchmarks/design_families.py``). With ``along="plane"`` it varies
   over (ln N, ln D) in every direction.
 - ``u_run``: the seed noise of a run, shared by all checkpoints of that run.
 - ``e``: a small independent jitter per logged point (an eval's own noise).

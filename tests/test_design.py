@@ -12,7 +12,7 @@ import pytest
 import scalinglaws as sl
 from scalinglaws.cli import main
 from scalinglaws.design.ladder import pool_grid
-from scalinglaws.design import Ladder, candidate_ladders, classic_ladder, design_ladder, draw_world, next_runs, pool_candidates, pool_run_candidates, smooth_misfit
+from scalinglaws.design import Ladder, backtest_ladder, candidate_ladders, classic_ladder, design_ladder, draw_world, next_runs, pool_candidates, pool_run_candidates, smooth_misfit
 from scalinglaws.errors import InputError, ScalingLawWarning
 from scalinglaws.laws import CHINCHILLA_PUBLISHED
 from scalinglaws.simulate import simulate_runs
@@ -241,15 +241,6 @@ def test_on_real_runs_the_design_beats_the_grid_at_equal_compute():
     runs[["N", "D"]] = runs[["N", "D"]].astype(float)
     held, pool = runs[runs["model"] == "misfitting_1b"], runs[runs["model"] != "misfitting_1b"]
 
-    def realised(ladder: Ladder) -> float:
-        chosen = set(zip(ladder.N, ladder.D, strict=True))
-        rows = pool[[(n, d) in chosen for n, d in zip(pool["N"], pool["D"], strict=True)]]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ScalingLawWarning)
-            result = sl.fit(rows, "chinchilla", diagnostics=False)
-            predicted = sl.predict(result, N=held["N"].to_numpy(), D=held["D"].to_numpy())
-        return float(np.mean(np.abs(predicted / held["loss"].to_numpy() - 1)))
-
     target = {"N": float(held["N"].iloc[0]), "D": float(held["D"].max())}
     baseline = classic_ladder(pool)  # 6 sizes as log-even as the pool allows, each the run nearest 20 tokens/param
     with warnings.catch_warnings():
@@ -257,7 +248,7 @@ def test_on_real_runs_the_design_beats_the_grid_at_equal_compute():
         design = design_ladder("chinchilla", CHINCHILLA_PUBLISHED, target, baseline.compute, pool=(pool["N"].to_numpy(), pool["D"].to_numpy()),
                                simulations=16)
     assert design.best.ladder.compute <= baseline.compute * (1 + 1e-9)
-    designed, grid_error = realised(design.best.ladder), realised(baseline)
+    designed, grid_error = backtest_ladder(design.best.ladder, pool, held), backtest_ladder(baseline, pool, held)
     assert designed == pytest.approx(0.0111, abs=0.002) and grid_error == pytest.approx(0.0208, abs=0.002)
     assert designed < grid_error
     assert any(b.ladder.name == "baseline: 20 tokens/param grid, snapped to existing runs" and b.ladder.compute == baseline.compute for b in design.baselines)

@@ -18,7 +18,7 @@ import pandas as pd
 from ..errors import InputError, ScalingLawsError, ScalingLawWarning
 from ..fitting import fit
 from ..predict import predict
-from .ladder import BASELINE_SIZES, Ladder, _pick_sizes, pool_grid
+from .ladder import Ladder, pool_grid, snapped_grid
 
 
 def chosen_rows(ladder: Ladder, pool: pd.DataFrame) -> pd.DataFrame:
@@ -93,9 +93,7 @@ def classic_ladder(pool: pd.DataFrame) -> Ladder:
     """
     if "run" in pool.columns:
         return pool_grid(pool["N"].to_numpy(), pool["D"].to_numpy(), pool["run"].to_numpy(), np.inf, final_only=True)
-    sizes = np.unique(pool["N"].to_numpy(dtype=float))
-    picked = _pick_sizes(sizes, BASELINE_SIZES, sizes[-1])
-    return Ladder("grid", picked, 20 * picked).snap(pool["N"].to_numpy(dtype=float), pool["D"].to_numpy(dtype=float))
+    return snapped_grid(pool["N"].to_numpy(), pool["D"].to_numpy())
 
 
 def backtest_ladders(ladders: Sequence[Ladder], pool: pd.DataFrame, held_out: pd.DataFrame, law: str = "chinchilla") -> np.ndarray:

@@ -493,8 +493,7 @@ def design_ladder(
         distinct = np.unique(pool[0])
         grid = _pick_sizes(distinct, BASELINE_SIZES, distinct[-1])
         longest = np.array([np.max(pool[1][pool[0] == size]) for size in grid])
-        baselines = [Ladder(f"baseline: {grid.size} log-spaced sizes, one full-length run each", grid, longest),
-                     Ladder("baseline: 20 tokens/param grid", grid, 20 * grid).snap(pool[0], pool[1])]
+        baselines = [Ladder(f"baseline: {grid.size} log-spaced sizes, one full-length run each", grid, longest), snapped_grid(pool[0], pool[1])]
     judged = evaluate_ladders([*baselines, *candidates], law_obj.name, params, target, objective=objective, noise=noise,
                               discrepancy=discrepancy, length=length, along=along, simulations=simulations, seed=seed, workers=workers,
                               progress=progress)
@@ -510,6 +509,13 @@ def design_ladder(
     return Design(best, tuple(baseline_results), tuple(candidate_results), law_obj.name, dict(params), objective, dict(target), truth,
                   float(budget), float(noise), float(target_compute), tuple(notes), discrepancy=float(discrepancy), length=float(length),
                   along=along)
+
+
+def snapped_grid(n_pool: np.ndarray, d_pool: np.ndarray) -> Ladder:
+    """The grid baseline from a pool of finished runs: log-spaced sizes, each the run nearest 20 tokens per parameter."""
+    n_pool, d_pool = np.asarray(n_pool, dtype=float), np.asarray(d_pool, dtype=float)
+    grid = _pick_sizes(np.unique(n_pool), BASELINE_SIZES, float(n_pool.max()))
+    return Ladder("baseline: 20 tokens/param grid", grid, 20 * grid).snap(n_pool, d_pool)
 
 
 def pool_grid(n_pool: np.ndarray, d_pool: np.ndarray, run_pool: np.ndarray, budget: float, *, final_only: bool,
@@ -615,4 +621,4 @@ def next_runs(
     return proposed, start, current
 
 
-__all__ = ["load_prior", "next_runs", "pool_candidates", "pool_grid", "pool_run_candidates", "prior_fit", "Design", "Evaluation", "Ladder", "baseline_grid", "baseline_isoflop", "candidate_ladders", "design_ladder", "evaluate_ladders"]
+__all__ = ["load_prior", "next_runs", "pool_candidates", "pool_grid", "pool_run_candidates", "snapped_grid", "prior_fit", "Design", "Evaluation", "Ladder", "baseline_grid", "baseline_isoflop", "candidate_ladders", "design_ladder", "evaluate_ladders"]

@@ -16,33 +16,44 @@ POWER_TRUTH = {"E": 1.7, "A": 400.0, "alpha": 0.34}
 pytestmark = pytest.mark.filterwarnings("ignore::scalinglaws.errors.ExtrapolationWarning")
 
 
+def _power_law_hits(s: int) -> dict[str, bool]:
+    """One simulated ladder of the coverage test: which intervals hold the truth."""
+    import warnings
+
+    from scalinglaws.errors import ExtrapolationWarning
+
+    warnings.simplefilter("ignore", ExtrapolationWarning)  # the process of a pool does not inherit pytest's filters
+    law = sl.get_law("power:N")
+    target = {"N": np.array(1e10)}  # 10x beyond the largest size fitted
+    truth_at_target = float(law.function(POWER_TRUTH, target))
+    runs = simulate_runs("power:N", POWER_TRUTH, noise=0.01, seed=100 + s, N=np.geomspace(1e7, 1e9, 12))
+    result = bootstrap(runs, "power:N", replicates=60, seed=s, workers=1)
+    assert result.bootstrap.converged == 60
+    hits = {name: lo <= POWER_TRUTH[name] <= hi for name, (lo, hi) in result.intervals().items()}
+    lo, hi = prediction_interval(result, target, kind="mean")
+    hits["mean"] = lo <= truth_at_target <= hi
+    new_observation = truth_at_target * np.exp(0.01 * np.random.default_rng(7 + s).standard_normal())
+    lo, hi = prediction_interval(result, target, kind="new_run", seed=s)
+    hits["new_run"] = lo <= new_observation <= hi
+    return hits
+
+
 @pytest.mark.slow
 def test_power_law_intervals_cover_the_truth_at_close_to_95_percent():
     # 100 simulated ladders of 12 sizes (1e7..1e9) with 1% log-normal seed noise,
-    # 60 bootstrap replicates each (6,100 full multi-start fits). With 100
+    # 60 bootstrap replicates each (6,100 full multi-start fits, the ladders
+    # spread over two processes). With 100
     # simulations the binomial standard error of a 95% coverage is 2.2%, so each
     # quantity must cover in [0.88, 1.0] (3 SE below), and the average over the
     # five quantities must lie in [0.90, 0.995]: close to 95%, neither badly
     # under- nor trivially over-covering. A one-off 100 x 100 run measured
     # E 0.97, A 0.99, alpha 1.00, mean law 0.97, new run 0.98 (docs/sections/uncertainty.md).
-    law = sl.get_law("power:N")
-    target = {"N": np.array(1e10)}  # 10x beyond the largest size fitted
-    truth_at_target = float(law.function(POWER_TRUTH, target))
-    rng = np.random.default_rng(7)
-    hits = {"E": 0, "A": 0, "alpha": 0, "mean": 0, "new_run": 0}
+    from concurrent.futures import ProcessPoolExecutor
+
     sims = 100
-    for s in range(sims):
-        runs = simulate_runs("power:N", POWER_TRUTH, noise=0.01, seed=100 + s, N=np.geomspace(1e7, 1e9, 12))
-        result = bootstrap(runs, "power:N", replicates=60, seed=s)
-        assert result.bootstrap.converged == 60
-        for name, (lo, hi) in result.intervals().items():
-            hits[name] += lo <= POWER_TRUTH[name] <= hi
-        lo, hi = prediction_interval(result, target, kind="mean")
-        hits["mean"] += lo <= truth_at_target <= hi
-        new_observation = truth_at_target * np.exp(0.01 * rng.standard_normal())
-        lo, hi = prediction_interval(result, target, kind="new_run", seed=s)
-        hits["new_run"] += lo <= new_observation <= hi
-    coverage = {k: v / sims for k, v in hits.items()}
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        outcomes = list(pool.map(_power_law_hits, range(sims), chunksize=10))
+    coverage = {name: sum(o[name] for o in outcomes) / sims for name in ("E", "A", "alpha", "mean", "new_run")}
     for name, value in coverage.items():
         assert 0.88 <= value <= 1.0, (name, coverage)
     assert 0.90 <= np.mean(list(coverage.values())) <= 0.995, coverage

@@ -108,12 +108,15 @@ def test_on_gpt3_the_design_beats_the_grid_at_equal_compute():
 @pytest.mark.slow
 def test_on_gemstones_the_design_still_loses_to_the_grid_with_all_checkpoints():
     # The gap left open (README, "Designing the ladder"): hold out the three ~2B Gemstones models, pool the other 19
-    # runs' checkpoints. Measured with the defaults (seed 0): design 8.5% ARE (3 runs to 1B cut at 5.1e19 FLOPs each),
-    # grid on its last checkpoints 8.1%, grid on all its checkpoints 2.58% at the same compute. When a change to
-    # the design fixes this, update the numbers here and in the README.
-    design, errors = _family_cell("gemstones_350b", 3)
-    assert errors[0] == pytest.approx(0.085, abs=0.01)
+    # runs' checkpoints. Measured with the defaults (32 simulations, seed 0): design 8.5% ARE (3 runs to 1B cut at
+    # 5.1e19 FLOPs each; the runners-up, 3 or 4 runs to 1B cut at 5.1e19-6.7e19, err 8.3% and 8.5%), grid on its last
+    # checkpoints 8.1%, grid on all its checkpoints 2.58% at the same compute. With 16 simulations the grid-like
+    # candidate and those runs are a statistical tie, and which one wins has changed between library versions;
+    # 32 separate them. When a change to the design fixes this, update the numbers here and in the README.
+    design, errors = _family_cell("gemstones_350b", 3, simulations=32)
+    assert 0.08 <= errors[0] <= 0.09
     assert errors[1] == pytest.approx(0.0812, abs=0.001) and errors[2] == pytest.approx(0.0258, abs=0.001)
+    assert errors[0] > errors[2] + 0.05
 
 
 def test_design_command_backtests_on_the_pools_largest_sizes(capsys, tmp_path):

@@ -15,7 +15,6 @@ by design (one scipy call per start).
 from __future__ import annotations
 
 import itertools
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,37 +62,22 @@ def _objective_and_gradient(theta: np.ndarray, log_n: np.ndarray, log_d: np.ndar
 POLISH_OPTIONS = {"ftol": 1e-15, "gtol": 1e-12, "maxiter": 20_000}
 
 
-def _best_start(grid: np.ndarray, log_n: np.ndarray, log_d: np.ndarray, log_y: np.ndarray, delta: float) -> tuple[float, np.ndarray | None]:
-    """L-BFGS-B from each start of ``grid`` (default options, as the paper); the best (objective, parameters)."""
-    best_value, best_theta = np.inf, None
-    for x0 in grid:
-        result = minimize(_objective_and_gradient, x0, args=(log_n, log_d, log_y, delta), jac=True, method="L-BFGS-B")
-        if result.fun < best_value:
-            best_value, best_theta = float(result.fun), result.x
-    return best_value, best_theta
-
-
 def reference_fit(n: np.ndarray, d: np.ndarray, loss: np.ndarray, *, delta: float = 1e-3, starts: np.ndarray | None = None,
-                  polish: bool = False, workers: int = 1) -> ReferenceResult:
+                  polish: bool = False) -> ReferenceResult:
     """Run the 4,500-start L-BFGS procedure; return the best parameters (E, A, alpha, B, beta).
 
     With ``polish``, the best start is run again to tight tolerances
     (``POLISH_OPTIONS``), so that the result is the optimum itself rather
     than wherever the default stopping rule halted; use it to compare
-    optima, not to time the paper's recipe. ``workers`` > 1 splits the
-    starts over that many processes: the same starts and the same best
-    result (ties go to the earlier start), sooner.
+    optima, not to time the paper's recipe.
     """
     log_n, log_d, log_y = np.log(n), np.log(d), np.log(loss)
     grid = reference_grid() if starts is None else starts
-    chunks = np.array_split(grid, max(1, min(workers, len(grid))))
-    args = (log_n, log_d, log_y, delta)
-    if len(chunks) > 1:
-        with ProcessPoolExecutor(max_workers=len(chunks)) as pool:
-            bests = list(pool.map(_best_start, chunks, *([a] * len(chunks) for a in args)))
-    else:
-        bests = [_best_start(chunks[0], *args)]
-    best_value, best_theta = min(bests, key=lambda pair: pair[0])  # min keeps the first of equal values
+    best_value, best_theta = np.inf, None
+    for x0 in grid:
+        result = minimize(_objective_and_gradient, x0, args=(log_n, log_d, log_y, delta), jac=True, method="L-BFGS-B")
+        if result.fun < best_value:
+            best_value, best_theta = float(result.fun), result.x
     assert best_theta is not None
     if polish:
         result = minimize(_objective_and_gradient, best_theta, args=(log_n, log_d, log_y, delta), jac=True, method="L-BFGS-B",

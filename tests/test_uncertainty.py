@@ -22,7 +22,8 @@ def _power_law_hits(s: int) -> dict[str, bool]:
 
     from scalinglaws.errors import ExtrapolationWarning
 
-    warnings.simplefilter("ignore", ExtrapolationWarning)  # the process of a pool does not inherit pytest's filters
+    # The test's mark does not reach a worker started by spawn (macOS, Windows); a forked one inherits it anyway.
+    warnings.simplefilter("ignore", ExtrapolationWarning)
     law = sl.get_law("power:N")
     target = {"N": np.array(1e10)}  # 10x beyond the largest size fitted
     truth_at_target = float(law.function(POWER_TRUTH, target))
@@ -41,9 +42,8 @@ def _power_law_hits(s: int) -> dict[str, bool]:
 @pytest.mark.slow
 def test_power_law_intervals_cover_the_truth_at_close_to_95_percent():
     # 100 simulated ladders of 12 sizes (1e7..1e9) with 1% log-normal seed noise,
-    # 60 bootstrap replicates each (6,100 full multi-start fits, the ladders
-    # spread over two processes). With 100
-    # simulations the binomial standard error of a 95% coverage is 2.2%, so each
+    # 60 bootstrap replicates each (6,100 full multi-start fits; the ladders are
+    # spread over two processes). With 100 simulations the binomial standard error of a 95% coverage is 2.2%, so each
     # quantity must cover in [0.88, 1.0] (3 SE below), and the average over the
     # five quantities must lie in [0.90, 0.995]: close to 95%, neither badly
     # under- nor trivially over-covering. A one-off 100 x 100 run measured

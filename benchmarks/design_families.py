@@ -19,7 +19,7 @@ can spend it. Families:
 - misfitting: (Mis)Fitting finished runs (../shared only, no licence), 1.2B held out.
 
     python benchmarks/design_families.py [--families gemstones opt gpt3 misfitting] [--scales 1 3]
-                                         [--discrepancy 0.02] [--along ratio|plane] [--seeds 0 1]
+                                         [--noise 0.01] [--discrepancy 0.02] [--along ratio|plane] [--seeds 0 1]
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ def main() -> None:
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 3.0])
     parser.add_argument("--discrepancy", type=float, default=DISCREPANCY, help="misfit of the law in simulated worlds (0: trust the law)")
     parser.add_argument("--along", choices=MISFIT_DIRECTIONS, default=ALONG, help="direction the misfit varies in")
+    parser.add_argument("--noise", type=float, default=0.01, help="seed noise of a run in simulated worlds (std of log loss)")
     parser.add_argument("--simulations", type=int, default=32)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds of the design's simulations (its pick is averaged)")
     args = parser.parse_args()
@@ -97,7 +98,7 @@ def main() -> None:
             designed, spearman = [], []
             for seed in args.seeds:
                 design = design_ladder("chinchilla", CHINCHILLA_PUBLISHED, target, budget, pool=arrays, seed=seed,
-                                       simulations=args.simulations, discrepancy=args.discrepancy, along=args.along)
+                                       simulations=args.simulations, discrepancy=args.discrepancy, along=args.along, noise=args.noise)
                 ladders = [design.best.ladder, *(b.ladder for b in design.baselines)]
                 real = backtest_ladders(ladders, pool, final)
                 designed.append(real[0])
@@ -118,7 +119,7 @@ def main() -> None:
             grid_error = fair[-1][0] if fair else float("nan")
             best_baseline = min((e for e, _ in fair if np.isfinite(e)), default=float("nan"))
             tally.append((name, scale, float(np.mean(designed)), grid_error, best_baseline, float(np.mean(spearman))))
-    print(f"\nmean over seeds {args.seeds}; misfit {args.discrepancy:g} along {args.along}, {args.simulations} simulations")
+    print(f"\nmean over seeds {args.seeds}; noise {args.noise:g}, misfit {args.discrepancy:g} along {args.along}, {args.simulations} simulations")
     print("family      budget  design ARE  grid ARE (equal compute)  best baseline within budget  Spearman")
     for name, scale, designed, grid_error, best_baseline, rho in tally:
         print(f"{name:11s} {scale:5g}x  {designed:9.2%}  {grid_error:10.2%}                {best_baseline:10.2%}                 {rho:6.2f}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import warnings
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 import scalinglaws as sl
 from scalinglaws.cli import main
 from scalinglaws.design.ladder import pool_grid
-from scalinglaws.design import Ladder, backtest_ladder, candidate_ladders, classic_ladder, design_ladder, draw_world, next_runs, pool_candidates, pool_run_candidates, smooth_misfit
+from scalinglaws.design import Evaluation, Ladder, backtest_ladder, candidate_ladders, classic_ladder, design_ladder, draw_world, near_ties, next_runs, pool_candidates, pool_run_candidates, smooth_misfit
 from scalinglaws.errors import InputError, ScalingLawWarning
 from scalinglaws.laws import CHINCHILLA_PUBLISHED
 from scalinglaws.simulate import simulate_runs
@@ -183,8 +184,13 @@ def test_design_from_a_pool_of_checkpoints_with_a_misfit(tmp_path, capsys):
     assert same.compute >= design.baselines[1].ladder.compute
     twice = pool_grid(n, d, run, 2 * budget, final_only=False, same_compute=True)
     assert 0.8 * 2 * budget < twice.compute <= 2 * budget and twice.name.startswith("baseline (same compute): ")
-    # With a misfit the best ladder is chosen by its error against each world's truth.
-    assert design.best.rmse == min(e.rmse for e in (*design.baselines, *design.candidates) if e.ladder.compute <= budget * (1 + 1e-9))
+    # With a misfit ladders are scored by their error against each world's truth. The proposal is the best score or,
+    # among the ladders the simulations cannot tell from it (the ties), the one that spends the most of the budget.
+    affordable = [e for e in (*design.baselines, *design.candidates) if e.ladder.compute <= budget * (1 + 1e-9)]
+    top = min(affordable, key=lambda e: e.rmse)
+    assert design.best is top or any(e is top for e in design.ties)
+    assert all(round(e.ladder.compute / budget, 2) <= round(design.best.ladder.compute / budget, 2) for e in design.ties)
+    assert all(e.rmse >= top.rmse for e in design.ties) and design.best.rmse >= top.rmse
     doc = design.to_dict()
     assert doc["misfit"] == {"discrepancy": 0.01, "length": 2.0, "along": "ratio"}
     assert doc["design"]["runs_trained"] == np.unique(design.best.ladder.run).size
@@ -198,6 +204,34 @@ def test_design_from_a_pool_of_checkpoints_with_a_misfit(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["design"]["compute"] <= budget * (1 + 1e-6)
     assert all("run" in r for r in out["design"]["runs"])
+
+
+def _judged(name: str, errors: np.ndarray, compute: float = 1.0) -> Evaluation:
+    """An evaluation of a one-run ladder whose forecasts err by ``errors`` (relative) against a truth of 2.0 in every world."""
+    forecasts = 2.0 * (1 + errors)
+    rmse = float(np.sqrt(np.nanmean(errors**2))) if np.isfinite(errors).any() else math.inf  # as evaluate_ladders marks a failed ladder
+    return Evaluation(Ladder(name, np.array([1e8]), np.array([compute / 6e8])), 0.0, rmse, math.nan, int(np.isfinite(errors).sum()),
+                      errors.size, forecasts, np.full(errors.size, 2.0))
+
+
+def test_near_ties_are_the_ladders_the_simulations_cannot_tell_apart():
+    rng = np.random.default_rng(0)
+    shared = rng.standard_normal(32)
+    best = _judged("best", 0.02 * shared)
+    # Paired worlds: 3% worse in every world is told apart at once; the same errors plus tiny independent noise is not.
+    worse = _judged("worse", 0.02 * shared * 1.5)
+    twin = _judged("twin", 0.02 * shared + 0.001 * rng.standard_normal(32))
+    # Unpaired noise of the same size as the best's: about as often better as worse, so it cannot be told apart.
+    other = _judged("other", 0.02 * rng.standard_normal(32))
+    failed = _judged("failed", np.full(32, np.nan))
+    ties = near_ties(best, [best, worse, twin, other, failed], "rmse", 2.0)
+    assert [e.ladder.name for e in ties] == sorted(["twin", "other"], key=lambda n: {"twin": twin.rmse, "other": other.rmse}[n])
+    # By width, with half the worlds' forecasts spread twice as wide: told apart; a world's failed fit (NaN) is left out.
+    spread = 0.02 * shared
+    wide = _judged("wide", np.where(np.arange(32) % 2 == 0, 2 * spread, spread))
+    holed = _judged("holed", np.where(np.arange(32) == 5, np.nan, spread))
+    assert [e.ladder.name for e in near_ties(best, [wide, holed], "width", 2.0)] == ["holed"]
+    assert near_ties(_judged("none", np.empty(0)), [best], "rmse", 2.0) == []
 
 
 def test_misfit_options_are_checked():
@@ -234,8 +268,9 @@ def test_on_real_runs_the_design_beats_the_grid_at_equal_compute():
     # (Mis)Fitting open_lm runs (no licence: read from ../shared only). Each (size, token budget) is a finished
     # run (best loss over its LR sweep). Held out: the 1.2B model's two runs; pool: the 81 runs of the 10 smaller
     # sizes. Prior: Chinchilla's published law. Budget: the compute of the 20-tokens/param grid snapped to the pool.
-    # Measured with the default misfit (2% along the tokens-per-parameter ratio): design 1.11% mean ARE on the held-out
-    # runs (using 59% of the budget), grid 2.08%. (Trusting the law exactly, discrepancy 0, the design gave 1.46%.)
+    # Measured with the default misfit (2% along the tokens-per-parameter ratio) and 16 simulations: design 1.46% mean
+    # ARE on the held-out runs (6 sizes, the cheapest 2 runs each, 61% of the budget; its one tie, 4 sizes, spends
+    # 59% and errs 1.11%), grid 2.08%.
     table = pd.read_csv(shared_data("misfitting", "scaling_results_last_ckpt_only.csv"))
     runs = table.groupby(["model", "train_tokens"]).agg(N=("N", "first"), D=("D", "first"), loss=("loss", "min")).reset_index()
     runs[["N", "D"]] = runs[["N", "D"]].astype(float)
@@ -249,6 +284,6 @@ def test_on_real_runs_the_design_beats_the_grid_at_equal_compute():
                                simulations=16)
     assert design.best.ladder.compute <= baseline.compute * (1 + 1e-9)
     designed, grid_error = backtest_ladder(design.best.ladder, pool, held), backtest_ladder(baseline, pool, held)
-    assert designed == pytest.approx(0.0111, abs=0.002) and grid_error == pytest.approx(0.0208, abs=0.002)
+    assert designed == pytest.approx(0.0146, abs=0.002) and grid_error == pytest.approx(0.0208, abs=0.002)
     assert designed < grid_error
     assert any(b.ladder.name == "baseline: 20 tokens/param grid, snapped to existing runs" and b.ladder.compute == baseline.compute for b in design.baselines)

@@ -11,7 +11,7 @@ import pytest
 
 import scalinglaws as sl
 from scalinglaws.datasets import load
-from scalinglaws.design import Ladder, backtest_ladder, chosen_rows, hold_out_largest, thin_checkpoints
+from scalinglaws.design import Ladder, backtest_ladder, backtest_ladders, chosen_rows, classic_ladder, design_ladder, hold_out_largest, thin_checkpoints
 from scalinglaws.errors import InputError, ScalingLawWarning
 from scalinglaws.laws import CHINCHILLA_PUBLISHED
 from scalinglaws.simulate import simulate_runs
@@ -74,12 +74,15 @@ def test_the_hitchhiker_curves_are_bundled_with_their_sizes(name):
         assert np.isfinite(sl.fit(load(name).table.iloc[::5], "chinchilla", diagnostics=False).objective)
 
 
+def _family_pool(name: str, held_sizes: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A bundled family's checkpoints (GPT-3 binned to 20 per run), split into the pool and the held-out runs' last checkpoints."""
+    table = thin_checkpoints(load(name).table, 20) if name == "gpt3" else load(name).table[["run", "N", "D", "loss"]]
+    return hold_out_largest(table, held_sizes)
+
+
 def _family_cell(name: str, held_sizes: int, simulations: int = 16):
     """Design (defaults, seed 0) and the pool's grid baselines at the classic grid's budget; real ARE of each."""
-    from scalinglaws.design import backtest_ladders, classic_ladder, design_ladder
-
-    table = thin_checkpoints(load(name).table, 20) if name == "gpt3" else load(name).table[["run", "N", "D", "loss"]]
-    pool, final = hold_out_largest(table, held_sizes)
+    pool, final = _family_pool(name, held_sizes)
     arrays = (pool["N"].to_numpy(), pool["D"].to_numpy(), pool["run"].to_numpy())
     budget = classic_ladder(pool).compute
     target = {"N": float(final["N"].mean()), "D": float(final["D"].max())}
@@ -95,28 +98,35 @@ def _family_cell(name: str, held_sizes: int, simulations: int = 16):
 def test_on_gpt3_the_design_beats_the_grid_at_equal_compute():
     # GPT-3 (a Hitchhiker's Guide family, bundled): pool = every checkpoint of the 125M-13B curves (binned to 20 per
     # run), held out = GPT-3 175B at 300B tokens, prior = Chinchilla's published law, budget = the 20-tokens/param
-    # grid's (9.7% of the target's compute). Measured with the defaults (2% misfit along the ratio, seed 0):
-    # design 1.00% ARE (6 runs to 6.7B cut at 640 tokens/param, 70% of the budget), against 2.29% for the grid on
-    # its last checkpoints and 4.88% for the grid on all its checkpoints (the same compute). Trusting the law
-    # exactly (discrepancy 0), the design chose runs cut early and erred 11.5%.
-    design, errors = _family_cell("gpt3", 1)
-    assert errors[0] == pytest.approx(0.0100, abs=0.003)
+    # grid's (9.7% of the target's compute). Measured with the defaults (32 simulations, 2% misfit along the ratio,
+    # seed 0): the best simulated score is 4 runs to 13B cut at 2.8e11 tokens (3.6% real ARE), but 13 ladders are
+    # within simulation noise of it, and of those the design proposes the one that spends the most of the budget:
+    # 4 runs to 13B cut at 640 tokens/param (97%), 0.13% ARE, against 2.29% for the grid on its last checkpoints and
+    # 4.88% for the grid on all its checkpoints (the same compute). The ties' real errors run from 0.06% to 11%.
+    design, errors = _family_cell("gpt3", 1, simulations=32)
+    assert errors[0] == pytest.approx(0.0013, abs=0.002)
     assert errors[1] == pytest.approx(0.0229, abs=0.001) and errors[2] == pytest.approx(0.0488, abs=0.001)
     assert errors[0] < min(errors[1:][np.isfinite(errors[1:])])
+    assert len(design.ties) >= 10 and all(t.ladder.compute <= design.best.ladder.compute * 1.005 for t in design.ties)
 
 
 @pytest.mark.slow
-def test_on_gemstones_the_design_still_loses_to_the_grid_with_all_checkpoints():
+def test_on_gemstones_the_design_at_best_ties_the_grid():
     # The gap left open (README, "Designing the ladder"): hold out the three ~2B Gemstones models, pool the other 19
-    # runs' checkpoints. Measured with the defaults (32 simulations, seed 0): design 8.5% ARE (3 runs to 1B cut at
-    # 5.1e19 FLOPs each; the runners-up, 3 or 4 runs to 1B cut at 5.1e19-6.7e19, err 8.3% and 8.5%), grid on its last
-    # checkpoints 8.1%, grid on all its checkpoints 2.58% at the same compute. With 16 simulations the grid-like
-    # candidate and those runs are a statistical tie, and which one wins has changed between library versions;
-    # 32 separate them. When a change to the design fixes this, update the numbers here and in the README.
+    # runs' checkpoints. Measured with the defaults (32 simulations, seed 0): the best simulated score is 3 runs to 1B
+    # cut at 5.1e19 FLOPs each (8.5% real ARE); the grid with all its checkpoints is within simulation noise of it and
+    # spends the whole budget, so the design proposes the grid itself (2.58%). With seed 1 the grid is not a tie and
+    # the design proposes 3 runs to 1B cut at 6.7e19 FLOPs each (8.3%). The simulations cannot tell these ladders
+    # apart; the real runs can. When a change to the design fixes this, update the numbers here and in the README.
     design, errors = _family_cell("gemstones_350b", 3, simulations=32)
-    assert 0.08 <= errors[0] <= 0.09
+    grid = design.baselines[1].ladder
+    assert set(zip(design.best.ladder.N, design.best.ladder.D)) == set(zip(grid.N, grid.D))
+    assert errors[0] == pytest.approx(0.0258, abs=0.001)
     assert errors[1] == pytest.approx(0.0812, abs=0.001) and errors[2] == pytest.approx(0.0258, abs=0.001)
-    assert errors[0] > errors[2] + 0.05
+    pool, final = _family_pool("gemstones_350b", 3)
+    tied = backtest_ladders([t.ladder for t in design.ties], pool, final)
+    assert min(t.rmse for t in design.ties) < design.best.rmse  # a tie scored better in simulation...
+    assert np.nanmin(tied) > 0.08  # ...and every tie errs more than three times as much on the real runs
 
 
 def test_design_command_backtests_on_the_pools_largest_sizes(capsys, tmp_path):

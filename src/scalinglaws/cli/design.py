@@ -16,6 +16,8 @@ app = typer.Typer()
 
 #: Seed noise assumed when the prior carries none (a published law): 1% of the loss.
 DEFAULT_NOISE = 0.01
+#: Ladders tied with the proposal listed in the table (all are in --json).
+TIES_SHOWN = 5
 
 
 def parse_range(text: str, option: str) -> tuple[float, float]:
@@ -124,4 +126,8 @@ def design_command(
         headers.append("real ARE")
         stdout.print(f"backtest: the {backtest} largest size(s) of the pool held out ({len(held)} run(s)); real ARE is each ladder's error on them")
     stdout.print(table(f"95% interval width of the forecast {what} (relative), same budget", headers, rows, justify_numbers=True))
+    if result.ties:
+        shown = result.ties[:TIES_SHOWN]
+        stdout.print(table(f"Within simulation noise of the proposal ({len(shown)} of {len(result.ties)})", ["ladder", "compute / budget", "interval width", "RMSE"],
+                           [[e.ladder.name, e.ladder.compute / result.budget, e.width, e.rmse] for e in shown], justify_numbers=True))
     print_notes(result.notes)

@@ -10,6 +10,7 @@ from .ladder import (
     design_ladder,
     evaluate_ladders,
     load_prior,
+    near_ties,
     next_runs,
     pool_candidates,
     pool_grid,
@@ -20,5 +21,5 @@ from .backtest import backtest_ladder, backtest_ladders, chosen_rows, classic_la
 from .truths import World, draw_world, smooth_misfit
 
 __all__ = ["Design", "Evaluation", "Ladder", "baseline_grid", "baseline_isoflop", "candidate_ladders", "design_ladder", "evaluate_ladders",
-           "load_prior", "next_runs", "pool_candidates", "pool_grid", "pool_run_candidates", "prior_fit",
+           "load_prior", "near_ties", "next_runs", "pool_candidates", "pool_grid", "pool_run_candidates", "prior_fit",
            "World", "draw_world", "smooth_misfit", "backtest_ladder", "backtest_ladders", "chosen_rows", "classic_ladder", "hold_out_largest", "thin_checkpoints"]

@@ -104,8 +104,8 @@ def main() -> None:
                 designed.append(real[0])
                 print(f"  {scale:g}x the classic budget ({budget / target_compute:.1%} of the target), seed {seed}, "
                       f"{len(design.candidates)} candidates, {time.perf_counter() - start:.0f} s")
-                for ladder, evaluation, error in zip(ladders, (design.best, *design.baselines), real, strict=True):
-                    label = "design: " + ladder.name if evaluation is design.best else ladder.name
+                for i, (ladder, evaluation, error) in enumerate(zip(ladders, (design.best, *design.baselines), real, strict=True)):
+                    label = "design: " + ladder.name if i == 0 else ladder.name
                     print(f"    {label[:78]:78s} compute/budget {ladder.compute / budget:4.2f}  simulated RMSE {evaluation.rmse:6.1%}  real ARE {error:6.2%}")
                 simulated = np.array([e.rmse for e in design.candidates])
                 candidates = backtest_ladders([e.ladder for e in design.candidates], pool, final)
@@ -113,6 +113,9 @@ def main() -> None:
                 spearman.append(spearmanr(simulated[ok], candidates[ok])[0])
                 print(f"    candidates: Spearman(simulated RMSE, real ARE) = {spearman[-1]:.2f}; "
                       f"real ARE median {np.median(candidates[ok]):.2%}, best {np.min(candidates[ok]):.2%}")
+                if design.ties:
+                    tied = backtest_ladders([e.ladder for e in design.ties], pool, final)
+                    print(f"    {len(design.ties)} ties (within simulation noise of the design): real ARE {np.nanmin(tied):.2%} to {np.nanmax(tied):.2%}")
             # The baselines do not depend on the seed. The grid at equal compute: the one that spends the budget
             # with all checkpoints (run pools) or the 20-tokens/param grid snapped to the pool (finished runs).
             fair = [(e, b) for e, b in zip(real[1:], design.baselines, strict=True) if b.ladder.compute <= budget * (1 + 1e-6)]

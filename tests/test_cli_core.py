@@ -1,14 +1,11 @@
 """The command-line contract: --json documents, exit codes, one-line errors."""
 
 import json
-import sys
 
-import numpy as np
 import pandas as pd
 import pytest
 from conftest import run_cli
 
-from scalinglaws.cli import main  # noqa: F401
 from scalinglaws.laws import CHINCHILLA_PUBLISHED
 from scalinglaws.simulate import chinchilla_ladder, simulate_runs
 

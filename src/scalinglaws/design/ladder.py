@@ -567,7 +567,7 @@ def design_ladder(
                 ties.append(e)
     if ties:
         notes.append(f"{len(ties)} other ladder(s) within the budget are within simulation noise of the proposed one (a paired bootstrap "
-                     f"over the {simulations} simulated worlds; see 'ties'); of those, the proposal spends the most of the budget")
+                     f"over the {simulations} simulated worlds); of those, the proposal spends the most of the budget")
     if best in baseline_results:
         notes.append(f"no candidate beat the baseline '{best.ladder.name}' beyond simulation noise; it is proposed as is")
     return Design(best, tuple(baseline_results), tuple(candidate_results), law_obj.name, dict(params), objective, dict(target), truth,

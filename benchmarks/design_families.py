@@ -95,13 +95,17 @@ def main() -> None:
                 print(f"  {scale:g}x: skipped, more than the whole pool costs")
                 continue
             start = time.perf_counter()
-            designed, spearman = [], []
+            designed, scored, spearman = [], [], []
             for seed in args.seeds:
                 design = design_ladder("chinchilla", CHINCHILLA_PUBLISHED, target, budget, pool=arrays, seed=seed,
                                        simulations=args.simulations, discrepancy=args.discrepancy, along=args.along, noise=args.noise)
                 ladders = [design.best.ladder, *(b.ladder for b in design.baselines)]
                 real = backtest_ladders(ladders, pool, final)
                 designed.append(real[0])
+                # What the design proposed before ties were counted: the best simulated score alone.
+                affordable = [e for e in (*design.baselines, *design.candidates) if e.ladder.compute <= budget * (1 + 1e-9)]
+                top = min(affordable, key=lambda e: (e.rmse, e.width) if args.discrepancy > 0 else (e.width, e.rmse))
+                scored.append(real[0] if top.ladder is design.best.ladder else backtest_ladders([top.ladder], pool, final)[0])
                 print(f"  {scale:g}x the classic budget ({budget / target_compute:.1%} of the target), seed {seed}, "
                       f"{len(design.candidates)} candidates, {time.perf_counter() - start:.0f} s")
                 for i, (ladder, evaluation, error) in enumerate(zip(ladders, (design.best, *design.baselines), real, strict=True)):
@@ -121,14 +125,15 @@ def main() -> None:
             fair = [(e, b) for e, b in zip(real[1:], design.baselines, strict=True) if b.ladder.compute <= budget * (1 + 1e-6)]
             grid_error = fair[-1][0] if fair else float("nan")
             best_baseline = min((e for e, _ in fair if np.isfinite(e)), default=float("nan"))
-            tally.append((name, scale, float(np.mean(designed)), grid_error, best_baseline, float(np.mean(spearman))))
+            tally.append((name, scale, float(np.mean(designed)), grid_error, best_baseline, float(np.mean(spearman)), float(np.mean(scored))))
     print(f"\nmean over seeds {args.seeds}; noise {args.noise:g}, misfit {args.discrepancy:g} along {args.along}, {args.simulations} simulations")
-    print("family      budget  design ARE  grid ARE (equal compute)  best baseline within budget  Spearman")
-    for name, scale, designed, grid_error, best_baseline, rho in tally:
-        print(f"{name:11s} {scale:5g}x  {designed:9.2%}  {grid_error:10.2%}                {best_baseline:10.2%}                 {rho:6.2f}")
+    print("family      budget  design ARE  best score only  grid ARE (equal compute)  best baseline within budget  Spearman")
+    for name, scale, designed, grid_error, best_baseline, rho, top in tally:
+        print(f"{name:11s} {scale:5g}x  {designed:9.2%}  {top:14.2%}  {grid_error:10.2%}                {best_baseline:10.2%}                 {rho:6.2f}")
     column = lambda i: np.array([row[i] for row in tally])  # noqa: E731
     print(f"design better than the grid in {int(np.sum(column(2) < column(3)))} of {len(tally)}; "
-          f"mean ARE design {np.nanmean(column(2)):.2%}, grid {np.nanmean(column(3)):.2%}, best baseline {np.nanmean(column(4)):.2%}")
+          f"mean ARE design {np.nanmean(column(2)):.2%} (best score only {np.nanmean(column(6)):.2%}), grid {np.nanmean(column(3)):.2%}, "
+          f"best baseline {np.nanmean(column(4)):.2%}")
 
 if __name__ == "__main__":
     main()

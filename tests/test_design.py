@@ -194,6 +194,8 @@ def test_design_from_a_pool_of_checkpoints_with_a_misfit(tmp_path, capsys):
     doc = design.to_dict()
     assert doc["misfit"] == {"discrepancy": 0.01, "length": 2.0, "along": "ratio"}
     assert doc["design"]["runs_trained"] == np.unique(design.best.ladder.run).size
+    assert [t["name"] for t in doc["ties"]] == [e.ladder.name for e in design.ties]
+    assert all(t["compute"] <= budget * (1 + 1e-9) for t in doc["ties"])
     # The same from the command line, with the pool as a CSV with a run column.
     path = tmp_path / "pool.csv"
     pd.DataFrame({"run": run, "N": n, "D": d}).to_csv(path, index=False)

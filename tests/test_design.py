@@ -234,6 +234,12 @@ def test_near_ties_are_the_ladders_the_simulations_cannot_tell_apart():
     holed = _judged("holed", np.where(np.arange(32) == 5, np.nan, spread))
     assert [e.ladder.name for e in near_ties(best, [wide, holed], "width", 2.0)] == ["holed"]
     assert near_ties(_judged("none", np.empty(0)), [best], "rmse", 2.0) == []
+    # A resample that draws only worlds where the fit failed scores NaN and counts as not worse, without a warning:
+    # with 7 of 8 worlds failed, a third of the resamples are such, so even five times the error is a tie.
+    # (evaluate_ladders marks a ladder with more than a fifth of its fits failed as failed, so this stays rare.)
+    few = _judged("few", 0.02 * shared[:8])
+    gappy = _judged("gappy", np.where(np.arange(8) < 7, np.nan, 0.1 * shared[:8]))
+    assert near_ties(few, [gappy], "rmse", 2.0) == [gappy]
 
 
 def test_misfit_options_are_checked():

@@ -274,9 +274,12 @@ def near_ties(best: Evaluation, others: Sequence[Evaluation], by: str, truth: fl
     index = np.random.default_rng(seed).integers(0, worlds, (TIE_RESAMPLES, worlds))
 
     def score(e: Evaluation) -> np.ndarray:
-        if by == "rmse":
-            return _rmse((e.forecasts / e.truths - 1)[index])
-        return _width(e.forecasts[index], truth)
+        # A resample that draws only worlds where the fit failed scores NaN, which counts as not worse.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            if by == "rmse":
+                return _rmse((e.forecasts / e.truths - 1)[index])
+            return _width(e.forecasts[index], truth)
 
     reference = score(best)
     tied = [e for e in others if e is not best and math.isfinite(e.rmse) and np.mean(score(e) > reference) < TIE_LEVEL]
@@ -472,7 +475,7 @@ def design_ladder(
     the narrowest interval. Ladders the simulations cannot tell from it
     (:func:`near_ties`) are its ties, and of those the one that spends the
     most of the budget is proposed: on the real backtests of
-    benchmarks/design_families.py this cut the mean error from 2.9% to 1.7%.
+    benchmarks/design_families.py (four seeds) this cut the mean error from 3.3% to 2.1%.
 
     Parameters
     ----------

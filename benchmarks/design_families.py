@@ -35,7 +35,7 @@ from scipy.stats import spearmanr
 
 from scalinglaws.datasets import load
 from scalinglaws.design import backtest_ladders, classic_ladder, design_ladder, hold_out_largest, thin_checkpoints
-from scalinglaws.design.ladder import ALONG, DISCREPANCY
+from scalinglaws.design.ladder import ALONG, DISCREPANCY, ranking
 from scalinglaws.design.truths import MISFIT_DIRECTIONS
 from scalinglaws.errors import ScalingLawWarning
 from scalinglaws.laws import CHINCHILLA_PUBLISHED
@@ -102,9 +102,8 @@ def main() -> None:
                 ladders = [design.best.ladder, *(b.ladder for b in design.baselines)]
                 real = backtest_ladders(ladders, pool, final)
                 designed.append(real[0])
-                # What the design proposed before ties were counted: the best simulated score alone.
-                affordable = [e for e in (*design.baselines, *design.candidates) if e.ladder.compute <= budget * (1 + 1e-9)]
-                top = min(affordable, key=lambda e: (e.rmse, e.width) if args.discrepancy > 0 else (e.width, e.rmse))
+                # What the design proposed before ties were counted: the best simulated score alone (the proposal or a tie).
+                top = min((design.best, *design.ties), key=ranking("rmse" if args.discrepancy > 0 else "width"))
                 scored.append(real[0] if top.ladder is design.best.ladder else backtest_ladders([top.ladder], pool, final)[0])
                 print(f"  {scale:g}x the classic budget ({budget / target_compute:.1%} of the target), seed {seed}, "
                       f"{len(design.candidates)} candidates, {time.perf_counter() - start:.0f} s")

@@ -255,6 +255,11 @@ def _rmse(relative: np.ndarray) -> np.ndarray:
     return np.sqrt(np.nanmean(relative**2, axis=-1))
 
 
+def ranking(by: str) -> Callable[[Evaluation], tuple[float, float]]:
+    """Sort key of judged ladders, best first: by RMSE then width (``by="rmse"``), or by width then RMSE."""
+    return (lambda e: (e.rmse, e.width)) if by == "rmse" else (lambda e: (e.width, e.rmse))
+
+
 #: Paired bootstrap resamples of the simulated worlds for telling candidates apart, and the one-sided level.
 TIE_RESAMPLES = 400
 TIE_LEVEL = 0.95
@@ -283,7 +288,7 @@ def near_ties(best: Evaluation, others: Sequence[Evaluation], by: str, truth: fl
 
     reference = score(best)
     tied = [e for e in others if e is not best and math.isfinite(e.rmse) and np.mean(score(e) > reference) < TIE_LEVEL]
-    return sorted(tied, key=lambda e: (e.rmse, e.width) if by == "rmse" else (e.width, e.rmse))
+    return sorted(tied, key=ranking(by))
 
 
 def prior_fit(law: str, params: Mapping[str, float], noise: float = 0.0) -> Fit:
@@ -554,7 +559,7 @@ def design_ladder(
             notes.append(f"'{baseline.name}' costs {baseline.compute / budget:.2g}x the budget: it is the smallest such baseline the runs allow")
     affordable = [e for e in judged if e.ladder.compute <= budget * (1 + 1e-9)]
     by = "rmse" if discrepancy > 0 else "width"
-    score = (lambda e: (e.rmse, e.width)) if by == "rmse" else (lambda e: (e.width, e.rmse))
+    score = ranking(by)
     best = min(affordable or judged, key=score)
     truth = _forecaster(law_obj.name, objective, target)(prior)
     ties = near_ties(best, affordable, by, truth, seed=seed)
@@ -693,4 +698,4 @@ def next_runs(
     return proposed, start, current
 
 
-__all__ = ["load_prior", "near_ties", "next_runs", "pool_candidates", "pool_grid", "pool_run_candidates", "snapped_grid", "prior_fit", "Design", "Evaluation", "Ladder", "baseline_grid", "baseline_isoflop", "candidate_ladders", "design_ladder", "evaluate_ladders"]
+__all__ = ["load_prior", "near_ties", "next_runs", "pool_candidates", "pool_grid", "pool_run_candidates", "ranking", "snapped_grid", "prior_fit", "Design", "Evaluation", "Ladder", "baseline_grid", "baseline_isoflop", "candidate_ladders", "design_ladder", "evaluate_ladders"]

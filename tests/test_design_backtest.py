@@ -98,35 +98,40 @@ def _family_cell(name: str, held_sizes: int, simulations: int = 16):
 def test_on_gpt3_the_design_beats_the_grid_at_equal_compute():
     # GPT-3 (a Hitchhiker's Guide family, bundled): pool = every checkpoint of the 125M-13B curves (binned to 20 per
     # run), held out = GPT-3 175B at 300B tokens, prior = Chinchilla's published law, budget = the 20-tokens/param
-    # grid's (9.7% of the target's compute). Measured with the defaults (32 simulations, 2% misfit along the ratio,
-    # seed 0): the best simulated score is 4 runs to 13B cut at 2.8e11 tokens (3.6% real ARE), but 13 ladders are
-    # within simulation noise of it, and of those the design proposes the one that spends the most of the budget:
-    # 4 runs to 13B cut at 640 tokens/param (97%), 0.13% ARE, against 2.29% for the grid on its last checkpoints and
-    # 4.88% for the grid on all its checkpoints (the same compute). The ties' real errors run from 0.06% to 11%.
+    # grid's (9.7% of the target's compute); every ladder leaves out each run's first 10% of tokens. Measured with the
+    # defaults (32 simulations, 2% misfit along the ratio, seed 0): the best simulated score is 4 runs to 13B cut at
+    # 160 tokens/param (0.40% real ARE), but 13 ladders are within simulation noise of it, and of those the design
+    # proposes the one that spends the most of the budget: 4 runs to 13B cut at 320 tokens/param (97%), 1.56% ARE,
+    # against 2.29% for the grid on its last checkpoints and 3.26% for the grid on all its checkpoints (the same
+    # compute). The ties' real errors run from 0.40% to 11.4%.
     design, errors = _family_cell("gpt3", 1, simulations=32)
-    assert errors[0] == pytest.approx(0.0013, abs=0.002)
-    assert errors[1] == pytest.approx(0.0229, abs=0.001) and errors[2] == pytest.approx(0.0488, abs=0.001)
+    assert errors[0] == pytest.approx(0.0156, abs=0.001)
+    assert errors[1] == pytest.approx(0.0229, abs=0.001) and errors[2] == pytest.approx(0.0326, abs=0.001)
     assert errors[0] < min(errors[1:][np.isfinite(errors[1:])])
-    assert len(design.ties) >= 10 and all(t.ladder.compute <= design.best.ladder.compute * 1.005 for t in design.ties)
+    # No tie spends more of the budget, to the nearest percent (4 runs to 13B cut at 640 tokens/param also spends 97%,
+    # and scores worse in simulation).
+    share = lambda e: round(e.ladder.compute / design.budget, 2)  # noqa: E731
+    assert len(design.ties) >= 10 and all(share(t) <= share(design.best) for t in design.ties)
 
 
 @pytest.mark.slow
-def test_on_gemstones_the_design_at_best_ties_the_grid():
+def test_on_gemstones_the_simulations_prefer_a_ladder_the_real_runs_reject():
     # The gap left open (README, "Designing the ladder"): hold out the three ~2B Gemstones models, pool the other 19
-    # runs' checkpoints. Measured with the defaults (32 simulations, seed 0): the best simulated score is 3 runs to 1B
-    # cut at 5.1e19 FLOPs each (8.5% real ARE); the grid with all its checkpoints is within simulation noise of it and
-    # spends the whole budget, so the design proposes the grid itself (2.58%). With seed 1 the grid is not a tie and
-    # the design proposes 3 runs to 1B cut at 6.7e19 FLOPs each (8.3%). The simulations cannot tell these ladders
-    # apart; the real runs can. When a change to the design fixes this, update the numbers here and in the README.
+    # runs' checkpoints. Measured with the defaults (32 simulations, seed 0): the best simulated score, 3 runs to 1B
+    # cut at 6.7e19 FLOPs each (4.7% simulated error against the grid's 7.1%), is proposed; the grid is not within
+    # simulation noise of it. On the real runs it errs 7.88% and the grid with all its checkpoints 2.58%; its one tie
+    # (3 runs to 1B cut at 5.1e19 FLOPs each) errs 8.26%. Seeds 1-3 propose the grid itself. The simulations cannot
+    # see what makes those ladders worse; the real runs can. When a change to the design fixes this, update the
+    # numbers here and in the README.
     design, errors = _family_cell("gemstones_350b", 3, simulations=32)
-    grid = design.baselines[1].ladder
-    assert set(zip(design.best.ladder.N, design.best.ladder.D)) == set(zip(grid.N, grid.D))
-    assert errors[0] == pytest.approx(0.0258, abs=0.001)
+    grid = design.baselines[1]
+    assert design.best.rmse < 0.75 * grid.rmse  # the simulations prefer the proposal clearly ...
+    assert errors[0] == pytest.approx(0.0788, abs=0.001)
     assert errors[1] == pytest.approx(0.0812, abs=0.001) and errors[2] == pytest.approx(0.0258, abs=0.001)
+    assert errors[0] > 3 * errors[2]  # ... and the real runs reject it: three times the grid's error
     pool, final = _family_pool("gemstones_350b", 3)
     tied = backtest_ladders([t.ladder for t in design.ties], pool, final)
-    assert min(t.rmse for t in design.ties) < design.best.rmse  # a tie scored better in simulation...
-    assert np.nanmin(tied) > 0.08  # ...and every tie errs more than three times as much on the real runs
+    assert len(design.ties) == 1 and tied[0] == pytest.approx(0.0826, abs=0.001)
 
 
 def test_design_command_backtests_on_the_pools_largest_sizes(capsys, tmp_path):
@@ -144,9 +149,10 @@ def test_design_command_backtests_on_the_pools_largest_sizes(capsys, tmp_path):
     assert doc["target"] == {"N": 175e9, "D": pytest.approx(2.8e11, rel=1e-9)}
     assert doc["budget"] == pytest.approx(classic_ladder(pool).compute, rel=1e-5)
     assert doc["backtest"]["held_out"] == [{"N": 175e9, "D": pytest.approx(2.8e11, rel=1e-9), "loss": pytest.approx(np.log(9.768875), rel=1e-6)}]
-    # The baselines' real errors: the grid on its last checkpoints cannot be fitted (5 points); on all of them, 1.88%.
+    # The baselines' real errors: the grid on its last checkpoints cannot be fitted (5 points); on all of them but
+    # each run's first 10% of tokens, 0.97%.
     last, every, same = doc["backtest"]["baselines_are"]
-    assert last is None and every == pytest.approx(0.0188, abs=5e-4) and same == every
+    assert last is None and every == pytest.approx(0.0097, abs=5e-4) and same == every
     assert 0 < doc["backtest"]["design_are"] < 0.2
     # The table gains a column of real errors (the same numbers), and the ladders tied with the proposal are listed.
     code, out, _ = run_cli(capsys, "design", "--pool", str(path), "--backtest", "1", "--simulations", "8")

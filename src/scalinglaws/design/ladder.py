@@ -401,6 +401,14 @@ def pool_candidates(n_pool: np.ndarray, d_pool: np.ndarray, budget: float) -> li
 #: Tokens-per-parameter caps tried for the runs of a pool (each run is cut at the checkpoint nearest its cap).
 POOL_RATIOS = (10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0)
 
+#: Checkpoints before this fraction of a run's tokens (as cut) are not fitted (Choshen et al. 2024: drop about the first 10%).
+EARLY_FRACTION = 0.1
+
+
+def _fitted(index: np.ndarray, d_pool: np.ndarray) -> np.ndarray:
+    """Of one run's checkpoints ``index`` (up to its cut), those fitted: all but the earliest ``EARLY_FRACTION``."""
+    return index[d_pool[index] >= EARLY_FRACTION * d_pool[index].max()]
+
 
 def pool_run_candidates(n_pool: np.ndarray, d_pool: np.ndarray, run_pool: np.ndarray, budget: float) -> list[Ladder]:
     """Subsets of existing runs, each run cut at a checkpoint, that cost at most ``budget``.
@@ -421,7 +429,7 @@ def pool_run_candidates(n_pool: np.ndarray, d_pool: np.ndarray, run_pool: np.nda
         mine = np.flatnonzero(run_pool == run)
         available = np.sort(d_pool[mine])
         last = available[max(0, int(np.searchsorted(available, tokens * (1 + 1e-9), side="right")) - 1)]
-        return mine[d_pool[mine] <= last]
+        return _fitted(mine[d_pool[mine] <= last], d_pool)
 
     d_all = np.sort(np.unique(d_pool))
     out: list[Ladder] = []
@@ -615,7 +623,7 @@ def pool_grid(n_pool: np.ndarray, d_pool: np.ndarray, run_pool: np.ndarray, budg
             mine = np.flatnonzero(run_all == sizes.index[int(np.argmin(np.abs(distinct - size)))])
             tokens = d_all[mine]
             last = tokens[np.argmin(np.abs(np.log(tokens) - np.log(r * size)))]
-            index.extend(mine[tokens == last] if final_only else mine[tokens <= last])
+            index.extend(mine[tokens == last] if final_only else _fitted(mine[tokens <= last], d_all))
         picked = np.array(index)
         return Ladder(f"baseline: {r:.3g} tokens/param grid, {len(chosen)} runs, {what}", n_all[picked], d_all[picked], run_all[picked])
 

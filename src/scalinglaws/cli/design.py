@@ -47,7 +47,7 @@ def design_command(
     discrepancy: Annotated[float, typer.Option(help="Smooth misfit of the law in simulated worlds, std of log loss (0: trust the law exactly).")] = DISCREPANCY,
     length: Annotated[float, typer.Option(help="Length scale of that misfit, natural-log units.")] = LENGTH,
     misfit_along: Annotated[str, typer.Option("--misfit-along", help="'ratio': the misfit varies with tokens per parameter only; 'plane': over N and D.")] = ALONG,
-    pool: Annotated[str | None, typer.Option(help="Runs or checkpoints that exist: choose a subset of them (a run column makes rows checkpoints).")] = None,
+    pool: Annotated[str | None, typer.Option(help="Runs or checkpoints that exist: choose a subset of them (a run column makes rows checkpoints; each run's first 10% of tokens is left out).")] = None,
     backtest: Annotated[int | None, typer.Option(help="With --pool and a loss column: hold out the K largest sizes, design on the rest, "
                                                       "and score every ladder's real forecast of them (ARE).")] = None,
     simulations: Annotated[int, typer.Option(help="Simulated replays per candidate ladder.")] = 32,

@@ -11,7 +11,7 @@ import pytest
 
 import scalinglaws as sl
 from scalinglaws.datasets import load
-from scalinglaws.design import Ladder, backtest_ladder, backtest_ladders, chosen_rows, classic_ladder, design_ladder, hold_out_largest, thin_checkpoints
+from scalinglaws.design import Ladder, backtest_ladder, backtest_ladders, chosen_rows, classic_ladder, design_ladder, hold_out_largest, sparse_checkpoints, thin_checkpoints
 from scalinglaws.errors import InputError, ScalingLawWarning
 from scalinglaws.laws import CHINCHILLA_PUBLISHED
 from scalinglaws.simulate import simulate_runs
@@ -58,6 +58,44 @@ def test_thinning_bins_each_run_in_log_tokens():
     assert thin["D"].min() > 1e9 and thin["D"].max() < 1e11 and thin["loss"].between(2.99, 3.01).all()
     with pytest.raises(InputError, match="thinning checkpoints needs a 'run' column"):
         thin_checkpoints(table.drop(columns="run"), 10)
+
+
+def test_sparse_checkpoints_keeps_real_rows_the_first_and_the_last():
+    d = np.geomspace(1e9, 1e11, 200)
+    table = pd.DataFrame({"run": ["a"] * 200 + ["b"] * 5, "N": [1e8] * 200 + [2e8] * 5, "D": np.r_[d, d[::40]],
+                          "loss": np.r_[3.0 + 0.01 * np.sin(np.arange(200)), np.full(5, 2.9)]})
+    sparse = sparse_checkpoints(table, 10)
+    a = sparse[sparse["run"] == "a"]
+    # Ten rows of run a, each a logged row (nothing averaged), from the first checkpoint to the last, evenly in log D.
+    assert len(a) == 10 and a["D"].iloc[0] == d[0] and a["D"].iloc[-1] == d[-1]
+    assert set(zip(a["D"], a["loss"])) <= set(zip(table["D"], table["loss"]))
+    assert np.allclose(np.diff(np.log(a["D"])), np.log(100) / 9, atol=np.log(100) / 199)  # within one logged step
+    assert sparse[sparse["run"] == "b"].reset_index(drop=True).equals(table[table["run"] == "b"].reset_index(drop=True))  # five rows: kept whole
+    assert len(sparse_checkpoints(table.drop(columns="loss"), 10)) == 15  # the design's pool needs no loss
+    with pytest.raises(InputError, match="keep at least 2 checkpoints per run"):
+        sparse_checkpoints(table, 1)
+    with pytest.raises(InputError, match="thinning checkpoints needs a 'run' column"):
+        sparse_checkpoints(table.drop(columns="run"), 10)
+
+
+def test_design_command_thins_a_dense_pool_and_says_so(capsys, tmp_path):
+    from conftest import run_cli
+
+    sizes, tokens = np.geomspace(5e7, 8e8, 4), np.geomspace(1e9, 4e10, 300)
+    n, d = (a.ravel() for a in np.meshgrid(sizes, tokens, indexing="ij"))
+    path = tmp_path / "dense.csv"
+    pd.DataFrame({"run": np.repeat([f"r{i}" for i in range(4)], 300), "N": n, "D": d}).to_csv(path, index=False)
+    budget = 0.3 * float(np.sum(6 * sizes * 4e10))
+    code, out, _ = run_cli(capsys, "design", "--target", "N=7e9,D=1.4e11", "--budget", f"{budget:g}", "--pool", str(path),
+                           "--simulations", "8", "--checkpoints-per-run", "12", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["notes"][0].startswith("the pool's runs keep at most 12 checkpoints each") and "1200 rows -> 48" in doc["notes"][0]
+    kept = set(zip(n, d))
+    assert all((r["N"], r["D"]) in kept for r in doc["design"]["runs"])
+    assert max(pd.DataFrame(doc["design"]["runs"]).groupby("run").size()) <= 12
+    code, _, err = run_cli(capsys, "design", "--target", "N=7e9,D=1.4e11", "--budget", "1e20", "--pool", str(path), "--checkpoints-per-run", "1")
+    assert code == 2 and "--checkpoints-per-run must be 0 (keep all) or at least 2, got 1" in err
 
 
 @pytest.mark.parametrize("name", ["gpt3", "opt"])

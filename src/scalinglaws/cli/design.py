@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 
 from ..data.readers import read_runs
-from ..design import Ladder, backtest_ladders, classic_ladder, design_ladder, hold_out_largest, load_prior, next_runs
+from ..design import Ladder, backtest_ladders, classic_ladder, design_ladder, hold_out_largest, load_prior, next_runs, sparse_checkpoints
+from ..design.backtest import POOL_CHECKPOINTS
 from ..design.ladder import ALONG, DISCREPANCY, LENGTH
 from ..errors import InputError
 from .common import ColOption, JsonOption, PlotOption, emit_json, parse_columns, parse_number, parse_pairs, print_notes, progress_bar, save_plot, stdout, table
@@ -50,6 +51,8 @@ def design_command(
     pool: Annotated[str | None, typer.Option(help="Runs or checkpoints that exist: choose a subset of them (a run column makes rows checkpoints; each run's first 10% of tokens is left out).")] = None,
     backtest: Annotated[int | None, typer.Option(help="With --pool and a loss column: hold out the K largest sizes, design on the rest, "
                                                       "and score every ladder's real forecast of them (ARE).")] = None,
+    checkpoints_per_run: Annotated[int, typer.Option(help="With --pool and a run column: keep at most this many of each run's checkpoints "
+                                                          "(the first, the last, log-spaced between); 0 keeps them all.")] = POOL_CHECKPOINTS,
     simulations: Annotated[int, typer.Option(help="Simulated replays per candidate ladder.")] = 32,
     seed: Annotated[int, typer.Option(help="Seed of the simulated noise.")] = 0,
     have: Annotated[str | None, typer.Option(help="Runs already trained: propose the next ones instead.")] = None,
@@ -80,7 +83,9 @@ def design_command(
         stdout.print(table("Next runs, best gain per FLOP first", ["N (params)", "D (tokens)", "C (FLOPs)", "D/N", "width after"],
                            [[*row, r["interval_width_after"]] for row, r in zip(_rows(proposed), proposed, strict=True)]))
         return
-    existing, held, pool_table = None, None, None
+    existing, held, pool_table, thinned = None, None, None, ()
+    if checkpoints_per_run < 0 or checkpoints_per_run == 1:
+        raise InputError(f"--checkpoints-per-run must be 0 (keep all) or at least 2, got {checkpoints_per_run}")
     if backtest is not None and pool is None:
         raise InputError("--backtest K needs --pool RUNS (the runs to choose from, with their losses)")
     if pool is not None:
@@ -91,6 +96,11 @@ def design_command(
             pool_table, held = hold_out_largest(pool_table, backtest)
             goal = goal or {"N": float(held["N"].mean()), "D": float(held["D"].max())}
             budget = budget if budget is not None else f"{classic_ladder(pool_table).compute:.6g}"
+        if "run" in pool_table.columns and checkpoints_per_run and pool_table.groupby("run").size().max() > checkpoints_per_run:
+            rows = len(pool_table)
+            pool_table = sparse_checkpoints(pool_table, checkpoints_per_run)
+            thinned = (f"the pool's runs keep at most {checkpoints_per_run} checkpoints each (the first, the last, log-spaced between): "
+                       f"{rows} rows -> {len(pool_table)}; --checkpoints-per-run 0 keeps them all",)
         existing = (pool_table["N"].to_numpy(dtype=float), pool_table["D"].to_numpy(dtype=float))
         if "run" in pool_table.columns:
             existing = (*existing, pool_table["run"].to_numpy())
@@ -109,6 +119,7 @@ def design_command(
         real = backtest_ladders([result.best.ladder, *(b.ladder for b in result.baselines)], pool_table, held)
     if json_out:
         doc = result.to_dict()
+        doc["notes"] = [*thinned, *doc["notes"]]
         if real is not None:
             doc["backtest"] = {"held_out": held[["N", "D", "loss"]].to_dict("records"), "design_are": _finite(real[0]),
                                "baselines_are": [_finite(e) for e in real[1:]]}
@@ -130,4 +141,4 @@ def design_command(
         shown = result.ties[:TIES_SHOWN]
         stdout.print(table(f"Within simulation noise of the proposal ({len(shown)} of {len(result.ties)})", ["ladder", "compute / budget", "interval width", "RMSE"],
                            [[e.ladder.name, e.ladder.compute / result.budget, e.width, e.rmse] for e in shown], justify_numbers=True))
-    print_notes(result.notes)
+    print_notes((*thinned, *result.notes))

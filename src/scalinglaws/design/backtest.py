@@ -84,6 +84,33 @@ def thin_checkpoints(table: pd.DataFrame, per_run: int) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)
 
 
+#: Checkpoints per run that ``scalinglaws design --pool`` keeps of a dense pool: each simulated fit of a ladder
+#: costs time in proportion to its points, and a log of thousands of steps tells the law little more than fifty.
+POOL_CHECKPOINTS = 50
+
+
+def sparse_checkpoints(table: pd.DataFrame, per_run: int) -> pd.DataFrame:
+    """At most ``per_run`` real checkpoints per run: the first, the last, and those nearest to log-spaced tokens between.
+
+    Unlike :func:`thin_checkpoints` nothing is averaged: every row kept is a
+    row of ``table``, so each run keeps its last checkpoint (what it cost) and
+    its losses stay what was logged. Runs with at most ``per_run`` rows are kept whole.
+    """
+    if "run" not in table.columns:
+        raise InputError("thinning checkpoints needs a 'run' column naming the run of each row")
+    if per_run < 2:
+        raise InputError(f"keep at least 2 checkpoints per run (got {per_run})")
+    keep = []
+    for _, rows in table.groupby("run", sort=False):
+        if len(rows) <= per_run:
+            keep.extend(rows.index)
+            continue
+        log_d = np.log(rows["D"].to_numpy(dtype=float))
+        wanted = np.linspace(log_d.min(), log_d.max(), per_run)
+        keep.extend(rows.index[np.unique(np.argmin(np.abs(log_d[:, None] - wanted[None, :]), axis=0))])
+    return table.loc[sorted(keep)].reset_index(drop=True)
+
+
 def classic_ladder(pool: pd.DataFrame) -> Ladder:
     """The classic ladder a pool allows: log-spaced sizes cut at 20 tokens per parameter.
 
@@ -101,4 +128,4 @@ def backtest_ladders(ladders: Sequence[Ladder], pool: pd.DataFrame, held_out: pd
     return np.array([backtest_ladder(ladder, pool, held_out, law) for ladder in ladders])
 
 
-__all__ = ["backtest_ladder", "backtest_ladders", "chosen_rows", "classic_ladder", "hold_out_largest", "thin_checkpoints"]
+__all__ = ["backtest_ladder", "backtest_ladders", "chosen_rows", "classic_ladder", "hold_out_largest", "sparse_checkpoints", "thin_checkpoints"]

@@ -96,11 +96,12 @@ def design_command(
             pool_table, held = hold_out_largest(pool_table, backtest)
             goal = goal or {"N": float(held["N"].mean()), "D": float(held["D"].max())}
             budget = budget if budget is not None else f"{classic_ladder(pool_table).compute:.6g}"
-        if "run" in pool_table.columns and checkpoints_per_run and pool_table.groupby("run").size().max() > checkpoints_per_run:
-            rows = len(pool_table)
+        if "run" in pool_table.columns and checkpoints_per_run:
+            logged = len(pool_table)
             pool_table = sparse_checkpoints(pool_table, checkpoints_per_run)
-            thinned = (f"the pool's runs keep at most {checkpoints_per_run} checkpoints each (the first, the last, log-spaced between): "
-                       f"{rows} rows -> {len(pool_table)}; --checkpoints-per-run 0 keeps them all",)
+            if len(pool_table) < logged:
+                thinned = (f"the pool's runs keep at most {checkpoints_per_run} checkpoints each (the first, the last, log-spaced between): "
+                           f"{logged} rows -> {len(pool_table)}; --checkpoints-per-run 0 keeps them all",)
         existing = (pool_table["N"].to_numpy(dtype=float), pool_table["D"].to_numpy(dtype=float))
         if "run" in pool_table.columns:
             existing = (*existing, pool_table["run"].to_numpy())

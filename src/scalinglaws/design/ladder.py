@@ -478,8 +478,8 @@ def design_ladder(
     is a subset of the pool costing at most ``budget``, and the baseline is
     the pool's runs nearest to a 20-tokens-per-parameter grid. With a third
     array of run labels, ``(N, D, run)``, points are checkpoints: a run costs
-    its last checkpoint used and brings every earlier one with it, but those in
-    its first ``EARLY_FRACTION`` of tokens, which are not fitted.
+    its last checkpoint used and brings every earlier one with it, except those
+    in its first ``EARLY_FRACTION`` of tokens, which are not fitted.
 
     Ladders are judged in simulated worlds: the prior law with seed noise and,
     unless ``discrepancy=0``, a smooth random misfit of that size

@@ -17,8 +17,11 @@ can spend it. Families:
 - gpt3: GPT-3 125M-13B validation curves (bundled, binned to 20 points per
   run), GPT-3 175B held out.
 - misfitting: (Mis)Fitting finished runs (../shared only, no licence), 1.2B held out.
+- marin_comma, marin_dclm, marin_nemotron: Marin IsoFLOP finished runs on three corpora (../shared only, no
+  licence); held out, the top budget's runs near the bottom of its bowl. First run after the design was fixed:
+  an out-of-sample check.
 
-    python benchmarks/design_families.py [--families gemstones opt gpt3 misfitting] [--scales 1 3]
+    python benchmarks/design_families.py [--families gemstones opt gpt3 misfitting marin_dclm ...] [--scales 1 3]
                                          [--noise 0.01] [--discrepancy 0.02] [--along ratio|plane] [--seeds 0 1]
 """
 
@@ -41,6 +44,29 @@ from scalinglaws.errors import ScalingLawWarning
 from scalinglaws.laws import CHINCHILLA_PUBLISHED
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def marin(corpus: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A Marin IsoFLOP family: held out, the top budget's runs near its best; the pool, smaller and cheaper runs.
+
+    Held out are the top budget's runs within a factor 3 in N of its lowest loss
+    (the bottom of the IsoFLOP bowl: what a ladder is trained to forecast). The
+    pool is every run at a tenth of that budget or less and no larger than the
+    best run, so the forecast extrapolates at least tenfold in compute.
+    """
+    path = SHARED / "marin_isoflops" / f"isoflop-{corpus}.csv"
+    if not path.exists():
+        raise FileNotFoundError(path)
+    raw = pd.read_csv(path)
+    raw = raw[~raw["Name"].str.contains("validation-optimal")]
+    table = pd.DataFrame({"N": raw["parameter_count"].astype(float), "D": raw["throughput/total_tokens"].astype(float),
+                          "loss": raw["eval/paloma/macro_loss"].astype(float),
+                          "budget": raw["Name"].str.extract(r"isoflop-([0-9.e+]+)-")[0].astype(float)})
+    top = table[table["budget"] == table["budget"].max()]
+    best = float(top.loc[top["loss"].idxmin(), "N"])
+    final = top[(top["N"] >= best / 3) & (top["N"] <= best * 3)]
+    pool = table[(table["budget"] <= table["budget"].max() / 10) & (table["N"] <= best)]
+    return pool[["N", "D", "loss"]].reset_index(drop=True), final[["N", "D", "loss"]].reset_index(drop=True)
 
 
 def family(name: str) -> tuple[pd.DataFrame, int, bool]:
@@ -76,12 +102,18 @@ def main() -> None:
     tally = []
     for name in args.families:
         try:
-            table, held_sizes, checkpoints = family(name)
+            if name.startswith("marin_"):
+                (pool, final), checkpoints = marin(name.partition("_")[2]), False
+            else:
+                table, held_sizes, checkpoints = family(name)
+                pool, final = hold_out_largest(table, held_sizes)
         except FileNotFoundError as missing:
             print(f"\n== {name}: skipped ({missing} not found)")
             continue
-        pool, final = hold_out_largest(table, held_sizes)
-        target = {"N": float(final["N"].mean()), "D": float(final["D"].max())}
+        # The target: the held-out runs' size and length (Marin: the bottom of the top budget's bowl).
+        best = final.loc[final["loss"].idxmin()]
+        target = ({"N": float(best["N"]), "D": float(best["D"])} if name.startswith("marin_")
+                  else {"N": float(final["N"].mean()), "D": float(final["D"].max())})
         arrays = (pool["N"].to_numpy(), pool["D"].to_numpy(), *((pool["run"].to_numpy(),) if checkpoints else ()))
         grid = classic_ladder(pool)
         target_compute = 6 * target["N"] * target["D"]

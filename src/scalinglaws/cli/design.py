@@ -61,7 +61,12 @@ def design_command(
     plot: PlotOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Propose the ladder of small runs whose fit forecasts the target most tightly within the budget."""
+    """Propose the ladder of small runs whose fit forecasts the target most tightly within the budget.
+
+    Ladders are ranked in worlds simulated from the prior. On real families that
+    ranking does not always carry over (README, "Designing the ladder"): check a
+    proposal with --pool RUNS --backtest K on runs you already have.
+    """
     law_name, params, prior_noise = load_prior(prior, law)
     noise_value = noise if noise is not None else (prior_noise or DEFAULT_NOISE)
     if target is None and backtest is None:

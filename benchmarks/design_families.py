@@ -37,7 +37,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from scalinglaws.datasets import load
-from scalinglaws.design import backtest_ladders, classic_ladder, design_ladder, hold_out_largest, thin_checkpoints
+from scalinglaws.design import backtest_ladders, classic_ladder, design_ladder, hold_out_largest, hold_out_top_budget, thin_checkpoints
 from scalinglaws.design.ladder import ALONG, DISCREPANCY, ranking
 from scalinglaws.design.truths import MISFIT_DIRECTIONS
 from scalinglaws.errors import ScalingLawWarning
@@ -46,27 +46,16 @@ from scalinglaws.laws import CHINCHILLA_PUBLISHED
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def marin(corpus: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A Marin IsoFLOP family: held out, the top budget's runs near its best; the pool, smaller and cheaper runs.
-
-    Held out are the top budget's runs within a factor 3 in N of its lowest loss
-    (the bottom of the IsoFLOP bowl: what a ladder is trained to forecast). The
-    pool is every run at a tenth of that budget or less and no larger than the
-    best run, so the forecast extrapolates at least tenfold in compute.
-    """
+def marin(corpus: str) -> pd.DataFrame:
+    """A Marin IsoFLOP corpus's runs (N, D, loss, budget), split later by :func:`hold_out_top_budget`."""
     path = SHARED / "marin_isoflops" / f"isoflop-{corpus}.csv"
     if not path.exists():
         raise FileNotFoundError(path)
     raw = pd.read_csv(path)
-    raw = raw[~raw["Name"].str.contains("validation-optimal")]
-    table = pd.DataFrame({"N": raw["parameter_count"].astype(float), "D": raw["throughput/total_tokens"].astype(float),
-                          "loss": raw["eval/paloma/macro_loss"].astype(float),
-                          "budget": raw["Name"].str.extract(r"isoflop-([0-9.e+]+)-")[0].astype(float)})
-    top = table[table["budget"] == table["budget"].max()]
-    best = float(top.loc[top["loss"].idxmin(), "N"])
-    final = top[(top["N"] >= best / 3) & (top["N"] <= best * 3)]
-    pool = table[(table["budget"] <= table["budget"].max() / 10) & (table["N"] <= best)]
-    return pool[["N", "D", "loss"]].reset_index(drop=True), final[["N", "D", "loss"]].reset_index(drop=True)
+    raw = raw[~raw["Name"].str.contains("validation-optimal")]  # duplicates of each budget's optimum
+    return pd.DataFrame({"N": raw["parameter_count"].astype(float), "D": raw["throughput/total_tokens"].astype(float),
+                         "loss": raw["eval/paloma/macro_loss"].astype(float),
+                         "budget": raw["Name"].str.extract(r"isoflop-([0-9.e+]+)-")[0].astype(float)})
 
 
 def family(name: str) -> tuple[pd.DataFrame, int, bool]:
@@ -103,17 +92,16 @@ def main() -> None:
     for name in args.families:
         try:
             if name.startswith("marin_"):
-                (pool, final), checkpoints = marin(name.partition("_")[2]), False
+                # Held out, the top budget's runs near the bottom of its bowl (lowest loss first: the target).
+                pool, final = hold_out_top_budget(marin(name.partition("_")[2]))
+                checkpoints, target = False, {"N": float(final["N"].iloc[0]), "D": float(final["D"].iloc[0])}
             else:
                 table, held_sizes, checkpoints = family(name)
                 pool, final = hold_out_largest(table, held_sizes)
+                target = {"N": float(final["N"].mean()), "D": float(final["D"].max())}
         except FileNotFoundError as missing:
             print(f"\n== {name}: skipped ({missing} not found)")
             continue
-        # The target: the held-out runs' size and length (Marin: the bottom of the top budget's bowl).
-        best = final.loc[final["loss"].idxmin()]
-        target = ({"N": float(best["N"]), "D": float(best["D"])} if name.startswith("marin_")
-                  else {"N": float(final["N"].mean()), "D": float(final["D"].max())})
         arrays = (pool["N"].to_numpy(), pool["D"].to_numpy(), *((pool["run"].to_numpy(),) if checkpoints else ()))
         grid = classic_ladder(pool)
         target_compute = 6 * target["N"] * target["D"]

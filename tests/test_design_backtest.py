@@ -11,7 +11,7 @@ import pytest
 
 import scalinglaws as sl
 from scalinglaws.datasets import load
-from scalinglaws.design import Ladder, backtest_ladder, backtest_ladders, chosen_rows, classic_ladder, design_ladder, hold_out_largest, sparse_checkpoints, thin_checkpoints
+from scalinglaws.design import Ladder, backtest_ladder, backtest_ladders, chosen_rows, classic_ladder, design_ladder, hold_out_largest, hold_out_top_budget, sparse_checkpoints, thin_checkpoints
 from scalinglaws.errors import InputError, ScalingLawWarning
 from scalinglaws.laws import CHINCHILLA_PUBLISHED
 from scalinglaws.simulate import simulate_runs
@@ -35,6 +35,23 @@ def test_hold_out_largest_keeps_finished_runs_or_last_checkpoints():
     assert set(held["N"]) == {8e8, 1.6e9} and held["D"].tolist() == [8e8 * 80, 1.6e9 * 80]  # one last checkpoint per run
     with pytest.raises(InputError, match="cannot hold out the 4 largest sizes of 6: keep at least 3 sizes in the pool"):
         hold_out_largest(table, 4)
+
+
+def test_hold_out_top_budget_keeps_the_bottom_of_the_top_bowl_and_a_pool_ten_times_cheaper():
+    # Three IsoFLOP budgets, five sizes each; at the top budget (1e21) the loss is lowest at N=1e9.
+    budgets = np.repeat([1e19, 1e20, 1e21], 5)
+    n = np.tile([1e8, 5e8, 1e9, 2.5e9, 1e10], 3)
+    loss = 3.0 - 0.1 * np.log10(budgets / 1e19) + 0.05 * np.log(n / 1e9) ** 2
+    table = pd.DataFrame({"N": n, "D": budgets / (6 * n), "loss": loss, "budget": budgets})
+    pool, held = hold_out_top_budget(table)
+    # Held out: the top budget's runs within a factor 3 of N=1e9, lowest loss first (the target).
+    assert held["N"].tolist() == [1e9, 5e8, 2.5e9] and set(held["budget"]) == {1e21}
+    # Pool: budgets a tenth of the top or less, sizes up to the target's.
+    assert sorted(pool["budget"].unique()) == [1e19, 1e20] and pool["N"].max() == 1e9 and len(pool) == 6
+    with pytest.raises(InputError, match="needs columns N, D, loss and budget; missing budget"):
+        hold_out_top_budget(table.drop(columns="budget"))
+    with pytest.raises(InputError, match="leaves 2 model size"):
+        hold_out_top_budget(table[table["N"] != 5e8])
 
 
 def test_a_ladder_with_the_true_law_backtests_to_zero_and_a_wrong_choice_does_not():
@@ -213,37 +230,31 @@ def test_design_command_backtest_errors(capsys, tmp_path):
     assert code == 2 and "loss" in err
 
 
-def _marin_dclm() -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
-    """Marin's IsoFLOP runs on DCLM (no licence: ../shared only), split as in benchmarks/design_families.py.
-
-    Held out: the top budget's runs within a factor 3 in N of its lowest loss; the target is that lowest-loss run.
-    Pool: every run at a tenth of the top budget or less and no larger than the target.
-    """
+def _marin_dclm() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Marin's IsoFLOP runs on DCLM (no licence: ../shared only), split by the top budget as in benchmarks/design_families.py."""
     raw = pd.read_csv(shared_data("marin_isoflops", "isoflop-dclm.csv"))
     raw = raw[~raw["Name"].str.contains("validation-optimal")]
     table = pd.DataFrame({"N": raw["parameter_count"].astype(float), "D": raw["throughput/total_tokens"].astype(float),
                           "loss": raw["eval/paloma/macro_loss"].astype(float),
                           "budget": raw["Name"].str.extract(r"isoflop-([0-9.e+]+)-")[0].astype(float)})
-    top = table[table["budget"] == table["budget"].max()]
-    best = top.loc[top["loss"].idxmin()]
-    held = top[top["N"].between(best["N"] / 3, best["N"] * 3)]
-    pool = table[(table["budget"] <= table["budget"].max() / 10) & (table["N"] <= best["N"])]
-    return pool[["N", "D", "loss"]].reset_index(drop=True), held[["N", "D", "loss"]].reset_index(drop=True), {"N": best["N"], "D": best["D"]}
+    return hold_out_top_budget(table)
 
 
 @pytest.mark.slow
 def test_on_marin_a_family_never_tuned_on_the_design_errs_more_than_the_grid():
-    # An out-of-sample check: the Marin IsoFLOP runs were first backtested after the design's rules were fixed
-    # and they disagree with the simulations. DCLM corpus, 38 finished runs in the pool up to 2.5B
-    # parameters and 3e19 FLOPs; held out, 8 runs of 1B-6.7B at 3e20 FLOPs around the bottom of the bowl (2.5B, 18.6B tokens).
+    # An out-of-sample check: the Marin IsoFLOP runs were first backtested after the design's rules were fixed,
+    # and they disagree with the simulations. DCLM corpus, 38 finished runs in the pool up to 2.5B parameters and
+    # 3e19 FLOPs; held out, 8 runs of 1B-6.7B at 3e20 FLOPs around the bottom of the bowl (2.5B, 18.6B tokens).
     # Measured with the defaults (32 simulations, seed 0): the design proposes 4 sizes, the cheapest 2 runs each
     # (76% of the budget), and errs 5.18% where the 20-tokens/param grid errs 3.77%; over the 11 candidates with
-    # enough runs to fit, the simulated and the real errors rank opposite ways (Spearman -0.41). Over seeds 0-3 and 3x the budget the design
-    # loses to the grid in every Marin corpus it does not simply pick the grid (README, "Designing the ladder").
+    # enough runs to fit, the simulated and the real errors rank opposite ways (Spearman -0.41). Over seeds 0-3 and
+    # 3x the budget the design loses to the grid in every Marin corpus where it does not simply pick the grid
+    # (README, "Designing the ladder").
     from scipy.stats import spearmanr
 
-    pool, held, target = _marin_dclm()
+    pool, held = _marin_dclm()
     assert len(pool) == 38 and len(held) == 8
+    target = {"N": float(held["N"].iloc[0]), "D": float(held["D"].iloc[0])}  # the lowest-loss held-out run
     grid = classic_ladder(pool)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScalingLawWarning)

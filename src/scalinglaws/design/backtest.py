@@ -66,6 +66,28 @@ def hold_out_largest(table: pd.DataFrame, sizes: int = 1) -> tuple[pd.DataFrame,
     return table[table["N"] < distinct[-sizes]].reset_index(drop=True), final.reset_index(drop=True)
 
 
+def hold_out_top_budget(table: pd.DataFrame, near: float = 3.0, below: float = 10.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split IsoFLOP runs (a ``budget`` column) into a pool of smaller, cheaper runs and the top budget's best runs.
+
+    Held out are the top budget's runs within a factor ``near`` in N of its
+    lowest loss (the bottom of its IsoFLOP bowl: what a ladder is trained to
+    forecast), lowest loss first. The pool is every run at ``1/below`` of the
+    top budget or less and no larger than that lowest-loss run, so a forecast
+    extrapolates at least ``below``-fold in compute.
+    """
+    missing = [c for c in ("N", "D", "loss", "budget") if c not in table.columns]
+    if missing:
+        raise InputError(f"holding out the top budget needs columns N, D, loss and budget; missing {', '.join(missing)}")
+    top = table[table["budget"] == table["budget"].max()].sort_values("loss")
+    best = float(top["N"].iloc[0])
+    held = top[top["N"].between(best / near, best * near)]
+    pool = table[(table["budget"] <= table["budget"].max() / below) & (table["N"] <= best)]
+    if pool["N"].nunique() < 3:
+        raise InputError(f"holding out the top budget leaves {pool['N'].nunique()} model size(s) in the pool; "
+                         f"the law needs at least 3 (lower below={below:g})")
+    return pool.reset_index(drop=True), held.reset_index(drop=True)
+
+
 def thin_checkpoints(table: pd.DataFrame, per_run: int) -> pd.DataFrame:
     """At most ``per_run`` points per run: the run's points binned evenly in log D, each bin's median D and loss.
 
@@ -128,4 +150,4 @@ def backtest_ladders(ladders: Sequence[Ladder], pool: pd.DataFrame, held_out: pd
     return np.array([backtest_ladder(ladder, pool, held_out, law) for ladder in ladders])
 
 
-__all__ = ["backtest_ladder", "backtest_ladders", "chosen_rows", "classic_ladder", "hold_out_largest", "sparse_checkpoints", "thin_checkpoints"]
+__all__ = ["backtest_ladder", "backtest_ladders", "chosen_rows", "classic_ladder", "hold_out_largest", "hold_out_top_budget", "sparse_checkpoints", "thin_checkpoints"]

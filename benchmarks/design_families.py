@@ -74,6 +74,13 @@ def family(name: str) -> tuple[pd.DataFrame, int, bool]:
         runs = table.groupby(["model", "train_tokens"]).agg(N=("N", "first"), D=("D", "first"), loss=("loss", "min")).reset_index()
         # Held out as in the test suite: the 1.2B model's two runs.
         return runs[["N", "D", "loss"]].astype(float), 1, False
+    if name == "datablations":
+        path = SHARED / "hitchhiker_colpret" / "aggregated_eval" / "datablations_contour_losses.csv"
+        if not path.exists():
+            raise FileNotFoundError(path)
+        raw = pd.read_csv(path)
+        once = raw[raw["epochs"] == 1]  # single-epoch runs only: repeated data is outside the Chinchilla form
+        return pd.DataFrame({"N": once["num_params"], "D": once["token_num"], "loss": once["openLM_loss"]}).astype(float), 3, False
     raise ValueError(name)
 
 
@@ -95,6 +102,13 @@ def main() -> None:
                 # Held out, the top budget's runs near the bottom of its bowl (lowest loss first: the target).
                 pool, final = hold_out_top_budget(marin(name.partition("_")[2]))
                 checkpoints, target = False, {"N": float(final["N"].iloc[0]), "D": float(final["D"].iloc[0])}
+            elif name == "datablations":
+                # Split fixed before any result was seen: held out, the three largest-compute runs (2.8B, 4.2B and
+                # 8.7B at about 20 tokens/param); the target is the largest. The pool is every other single-epoch run.
+                table, held_runs, checkpoints = family(name)
+                order = (table["N"] * table["D"]).sort_values(ascending=False).index
+                final, pool = table.loc[order[:held_runs]].reset_index(drop=True), table.loc[order[held_runs:]].reset_index(drop=True)
+                target = {"N": float(final["N"].iloc[0]), "D": float(final["D"].iloc[0])}
             else:
                 table, held_sizes, checkpoints = family(name)
                 pool, final = hold_out_largest(table, held_sizes)

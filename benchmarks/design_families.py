@@ -16,6 +16,10 @@ can spend it. Families:
 - opt: OPT 125M-30B trajectories (bundled), OPT-175B held out.
 - gpt3: GPT-3 125M-13B validation curves (bundled, binned to 20 points per
   run), GPT-3 175B held out.
+- gemstones_halflr: the Gemstones runs at half the learning rate (../shared, MIT), 20 models to 100B tokens, the
+  three ~2B ones held out; fixed before any result was seen.
+- datablations: the single-epoch runs of the Datablations contour (../shared, MIT), the three largest-compute runs
+  held out (target the 8.7B at 178B tokens); fixed before any result was seen.
 - misfitting: (Mis)Fitting finished runs (../shared only, no licence), 1.2B held out.
 - marin_comma, marin_dclm, marin_nemotron: Marin IsoFLOP finished runs on three corpora (../shared only, no
   licence); held out, the top budget's runs near the bottom of its bowl. First run after the design was fixed:
@@ -38,7 +42,7 @@ from scipy.stats import spearmanr
 
 from scalinglaws.datasets import load
 from scalinglaws.design import backtest_ladders, classic_ladder, design_ladder, hold_out_largest, hold_out_top_budget, thin_checkpoints
-from scalinglaws.design.ladder import ALONG, DISCREPANCY, ranking
+from scalinglaws.design.ladder import ALONG, DISCREPANCY, GROWTH, ranking
 from scalinglaws.design.truths import MISFIT_DIRECTIONS
 from scalinglaws.errors import ScalingLawWarning
 from scalinglaws.laws import CHINCHILLA_PUBLISHED
@@ -74,6 +78,13 @@ def family(name: str) -> tuple[pd.DataFrame, int, bool]:
         runs = table.groupby(["model", "train_tokens"]).agg(N=("N", "first"), D=("D", "first"), loss=("loss", "min")).reset_index()
         # Held out as in the test suite: the 1.2B model's two runs.
         return runs[["N", "D", "loss"]].astype(float), 1, False
+    if name == "gemstones_halflr":
+        path = SHARED / "gemstones" / "wandb_dfs" / "wandb_df_for_fitting_lr_ablation_hot.jsonl"
+        if not path.exists():
+            raise FileNotFoundError(path)
+        raw = pd.read_json(path, lines=True)
+        return pd.DataFrame({"run": raw["run_name"], "N": raw["params_active_precise"].astype(float), "D": raw["tokens"].astype(float),
+                             "loss": raw["final_loss"].astype(float)}), 3, True
     if name == "datablations":
         path = SHARED / "hitchhiker_colpret" / "aggregated_eval" / "datablations_contour_losses.csv"
         if not path.exists():
@@ -90,6 +101,7 @@ def main() -> None:
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 3.0])
     parser.add_argument("--discrepancy", type=float, default=DISCREPANCY, help="misfit of the law in simulated worlds (0: trust the law)")
     parser.add_argument("--along", choices=MISFIT_DIRECTIONS, default=ALONG, help="direction the misfit varies in")
+    parser.add_argument("--growth", type=float, default=GROWTH, help="growth of the misfit per unit of ln(D/N) off the optimum")
     parser.add_argument("--noise", type=float, default=0.01, help="seed noise of a run in simulated worlds (std of log loss)")
     parser.add_argument("--simulations", type=int, default=32)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds of the design's simulations (its pick is averaged)")
@@ -132,7 +144,7 @@ def main() -> None:
             designed, scored, spearman = [], [], []
             for seed in args.seeds:
                 design = design_ladder("chinchilla", CHINCHILLA_PUBLISHED, target, budget, pool=arrays, seed=seed,
-                                       simulations=args.simulations, discrepancy=args.discrepancy, along=args.along, noise=args.noise)
+                                       simulations=args.simulations, discrepancy=args.discrepancy, along=args.along, growth=args.growth, noise=args.noise)
                 ladders = [design.best.ladder, *(b.ladder for b in design.baselines)]
                 real = backtest_ladders(ladders, pool, final)
                 designed.append(real[0])
@@ -159,7 +171,8 @@ def main() -> None:
             grid_error = fair[-1][0] if fair else float("nan")
             best_baseline = min((e for e, _ in fair if np.isfinite(e)), default=float("nan"))
             tally.append((name, scale, float(np.mean(designed)), grid_error, best_baseline, float(np.mean(spearman)), float(np.mean(scored))))
-    print(f"\nmean over seeds {args.seeds}; noise {args.noise:g}, misfit {args.discrepancy:g} along {args.along}, {args.simulations} simulations")
+    print(f"\nmean over seeds {args.seeds}; noise {args.noise:g}, misfit {args.discrepancy:g} along {args.along} growing {args.growth:g}, "
+          f"{args.simulations} simulations")
     print("family      budget  design ARE  best score only  grid ARE (equal compute)  best baseline within budget  Spearman")
     for name, scale, designed, grid_error, best_baseline, rho, top in tally:
         print(f"{name:11s} {scale:5g}x  {designed:9.2%}  {top:14.2%}  {grid_error:10.2%}                {best_baseline:10.2%}                 {rho:6.2f}")

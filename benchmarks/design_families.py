@@ -41,8 +41,8 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from scalinglaws.datasets import load
-from scalinglaws.design import backtest_ladders, classic_ladder, design_ladder, hold_out_largest, hold_out_top_budget, thin_checkpoints
-from scalinglaws.design.ladder import ALONG, DISCREPANCY, GROWTH, ranking
+from scalinglaws.design import backtest_ladders, classic_ladder, design_ladder, hold_out_largest, hold_out_top_budget, hold_out_top_compute, thin_checkpoints
+from scalinglaws.design.ladder import ALONG, DISCREPANCY, ranking
 from scalinglaws.design.truths import MISFIT_DIRECTIONS
 from scalinglaws.errors import ScalingLawWarning
 from scalinglaws.laws import CHINCHILLA_PUBLISHED
@@ -101,7 +101,6 @@ def main() -> None:
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 3.0])
     parser.add_argument("--discrepancy", type=float, default=DISCREPANCY, help="misfit of the law in simulated worlds (0: trust the law)")
     parser.add_argument("--along", choices=MISFIT_DIRECTIONS, default=ALONG, help="direction the misfit varies in")
-    parser.add_argument("--growth", type=float, default=GROWTH, help="growth of the misfit per unit of ln(D/N) off the optimum")
     parser.add_argument("--noise", type=float, default=0.01, help="seed noise of a run in simulated worlds (std of log loss)")
     parser.add_argument("--simulations", type=int, default=32)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds of the design's simulations (its pick is averaged)")
@@ -118,8 +117,7 @@ def main() -> None:
                 # Split fixed before any result was seen: held out, the three largest-compute runs (2.8B, 4.2B and
                 # 8.7B at about 20 tokens/param); the target is the largest. The pool is every other single-epoch run.
                 table, held_runs, checkpoints = family(name)
-                order = (table["N"] * table["D"]).sort_values(ascending=False).index
-                final, pool = table.loc[order[:held_runs]].reset_index(drop=True), table.loc[order[held_runs:]].reset_index(drop=True)
+                pool, final = hold_out_top_compute(table, held_runs)
                 target = {"N": float(final["N"].iloc[0]), "D": float(final["D"].iloc[0])}
             else:
                 table, held_sizes, checkpoints = family(name)
@@ -144,7 +142,7 @@ def main() -> None:
             designed, scored, spearman = [], [], []
             for seed in args.seeds:
                 design = design_ladder("chinchilla", CHINCHILLA_PUBLISHED, target, budget, pool=arrays, seed=seed,
-                                       simulations=args.simulations, discrepancy=args.discrepancy, along=args.along, growth=args.growth, noise=args.noise)
+                                       simulations=args.simulations, discrepancy=args.discrepancy, along=args.along, noise=args.noise)
                 ladders = [design.best.ladder, *(b.ladder for b in design.baselines)]
                 real = backtest_ladders(ladders, pool, final)
                 designed.append(real[0])
@@ -171,8 +169,7 @@ def main() -> None:
             grid_error = fair[-1][0] if fair else float("nan")
             best_baseline = min((e for e, _ in fair if np.isfinite(e)), default=float("nan"))
             tally.append((name, scale, float(np.mean(designed)), grid_error, best_baseline, float(np.mean(spearman)), float(np.mean(scored))))
-    print(f"\nmean over seeds {args.seeds}; noise {args.noise:g}, misfit {args.discrepancy:g} along {args.along} growing {args.growth:g}, "
-          f"{args.simulations} simulations")
+    print(f"\nmean over seeds {args.seeds}; noise {args.noise:g}, misfit {args.discrepancy:g} along {args.along}, {args.simulations} simulations")
     print("family      budget  design ARE  best score only  grid ARE (equal compute)  best baseline within budget  Spearman")
     for name, scale, designed, grid_error, best_baseline, rho, top in tally:
         print(f"{name:11s} {scale:5g}x  {designed:9.2%}  {top:14.2%}  {grid_error:10.2%}                {best_baseline:10.2%}                 {rho:6.2f}")

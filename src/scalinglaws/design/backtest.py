@@ -88,6 +88,24 @@ def hold_out_top_budget(table: pd.DataFrame, near: float = 3.0, below: float = 1
     return pool.reset_index(drop=True), held.reset_index(drop=True)
 
 
+def hold_out_top_compute(table: pd.DataFrame, runs: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split finished runs into a pool and the ``runs`` runs of largest compute (6 N D), largest first.
+
+    For a table of finished runs with no budget column, such as a contour of
+    runs at scattered (N, D): the forecast is of the most expensive runs.
+    """
+    missing = [c for c in ("N", "D", "loss") if c not in table.columns]
+    if missing:
+        raise InputError(f"holding out the largest-compute runs needs columns N, D and loss; missing {', '.join(missing)}")
+    if runs < 1:
+        raise InputError(f"hold out at least 1 run, got runs={runs}")
+    order = (table["N"].astype(float) * table["D"].astype(float)).sort_values(ascending=False, kind="stable").index
+    pool, held = table.loc[order[runs:]], table.loc[order[:runs]]
+    if pool["N"].nunique() < 3:
+        raise InputError(f"holding out {runs} run(s) leaves {pool['N'].nunique()} model size(s) in the pool; the law needs at least 3")
+    return pool.reset_index(drop=True), held.reset_index(drop=True)
+
+
 def thin_checkpoints(table: pd.DataFrame, per_run: int) -> pd.DataFrame:
     """At most ``per_run`` points per run: the run's points binned evenly in log D, each bin's median D and loss.
 
@@ -150,4 +168,4 @@ def backtest_ladders(ladders: Sequence[Ladder], pool: pd.DataFrame, held_out: pd
     return np.array([backtest_ladder(ladder, pool, held_out, law) for ladder in ladders])
 
 
-__all__ = ["backtest_ladder", "backtest_ladders", "chosen_rows", "classic_ladder", "hold_out_largest", "hold_out_top_budget", "sparse_checkpoints", "thin_checkpoints"]
+__all__ = ["backtest_ladder", "backtest_ladders", "chosen_rows", "classic_ladder", "hold_out_largest", "hold_out_top_budget", "hold_out_top_compute", "sparse_checkpoints", "thin_checkpoints"]

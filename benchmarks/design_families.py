@@ -50,11 +50,17 @@ from scalinglaws.laws import CHINCHILLA_PUBLISHED
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def marin(corpus: str) -> pd.DataFrame:
-    """A Marin IsoFLOP corpus's runs (N, D, loss, budget), split later by :func:`hold_out_top_budget`."""
-    path = SHARED / "marin_isoflops" / f"isoflop-{corpus}.csv"
+def shared(*parts: str) -> Path:
+    """A file under ../shared/data; FileNotFoundError (the family is skipped) when it is absent."""
+    path = SHARED.joinpath(*parts)
     if not path.exists():
         raise FileNotFoundError(path)
+    return path
+
+
+def marin(corpus: str) -> pd.DataFrame:
+    """A Marin IsoFLOP corpus's runs (N, D, loss, budget), split later by :func:`hold_out_top_budget`."""
+    path = shared("marin_isoflops", f"isoflop-{corpus}.csv")
     raw = pd.read_csv(path)
     raw = raw[~raw["Name"].str.contains("validation-optimal")]  # duplicates of each budget's optimum
     return pd.DataFrame({"N": raw["parameter_count"].astype(float), "D": raw["throughput/total_tokens"].astype(float),
@@ -71,24 +77,18 @@ def family(name: str) -> tuple[pd.DataFrame, int, bool]:
     if name == "gpt3":
         return thin_checkpoints(load("gpt3").table, 20), 1, True
     if name == "misfitting":
-        path = SHARED / "misfitting" / "scaling_results_last_ckpt_only.csv"
-        if not path.exists():
-            raise FileNotFoundError(path)
+        path = shared("misfitting", "scaling_results_last_ckpt_only.csv")
         table = pd.read_csv(path)
         runs = table.groupby(["model", "train_tokens"]).agg(N=("N", "first"), D=("D", "first"), loss=("loss", "min")).reset_index()
         # Held out as in the test suite: the 1.2B model's two runs.
         return runs[["N", "D", "loss"]].astype(float), 1, False
     if name == "gemstones_halflr":
-        path = SHARED / "gemstones" / "wandb_dfs" / "wandb_df_for_fitting_lr_ablation_hot.jsonl"
-        if not path.exists():
-            raise FileNotFoundError(path)
+        path = shared("gemstones", "wandb_dfs", "wandb_df_for_fitting_lr_ablation_hot.jsonl")
         raw = pd.read_json(path, lines=True)
         return pd.DataFrame({"run": raw["run_name"], "N": raw["params_active_precise"].astype(float), "D": raw["tokens"].astype(float),
                              "loss": raw["final_loss"].astype(float)}), 3, True
     if name == "datablations":
-        path = SHARED / "hitchhiker_colpret" / "aggregated_eval" / "datablations_contour_losses.csv"
-        if not path.exists():
-            raise FileNotFoundError(path)
+        path = shared("hitchhiker_colpret", "aggregated_eval", "datablations_contour_losses.csv")
         raw = pd.read_csv(path)
         once = raw[raw["epochs"] == 1]  # single-epoch runs only: repeated data is outside the Chinchilla form
         return pd.DataFrame({"N": once["num_params"], "D": once["token_num"], "loss": once["openLM_loss"]}).astype(float), 3, False

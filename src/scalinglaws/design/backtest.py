@@ -21,11 +21,17 @@ from ..predict import predict
 from .ladder import Ladder, pool_grid, snapped_grid
 
 
+def _require_columns(table: pd.DataFrame, columns: Sequence[str], what: str, purpose: str = "") -> None:
+    """Raise an :class:`InputError` naming ``what`` and the missing columns unless ``table`` has all of ``columns``."""
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        listed = ", ".join(columns[:-1]) + " and " + columns[-1]
+        raise InputError(f"{what} needs columns {listed}{purpose}; missing {', '.join(missing)}")
+
+
 def chosen_rows(ladder: Ladder, pool: pd.DataFrame) -> pd.DataFrame:
     """The rows of ``pool`` (columns N, D and loss) that ``ladder`` picked, matched on (N, D)."""
-    missing = [c for c in ("N", "D", "loss") if c not in pool.columns]
-    if missing:
-        raise InputError(f"the pool table needs columns N, D and loss to backtest a ladder; missing {', '.join(missing)}")
+    _require_columns(pool, ("N", "D", "loss"), "the pool table", " to backtest a ladder")
     picked = set(zip(np.asarray(ladder.N, dtype=float), np.asarray(ladder.D, dtype=float), strict=True))
     mask = [(n, d) in picked for n, d in zip(pool["N"].astype(float), pool["D"].astype(float), strict=True)]
     return pool[mask]
@@ -37,9 +43,7 @@ def backtest_ladder(ladder: Ladder, pool: pd.DataFrame, held_out: pd.DataFrame, 
     NaN when the chosen runs are too few to fit the law or the fit fails; a
     fit that did not converge still counts (its forecast is what a user would get).
     """
-    missing = [c for c in ("N", "D", "loss") if c not in held_out.columns]
-    if missing:
-        raise InputError(f"the held-out table needs columns N, D and loss; missing {', '.join(missing)}")
+    _require_columns(held_out, ("N", "D", "loss"), "the held-out table")
     rows = chosen_rows(ladder, pool)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScalingLawWarning)
@@ -75,9 +79,7 @@ def hold_out_top_budget(table: pd.DataFrame, near: float = 3.0, below: float = 1
     top budget or less and no larger than that lowest-loss run, so a forecast
     extrapolates at least ``below``-fold in compute.
     """
-    missing = [c for c in ("N", "D", "loss", "budget") if c not in table.columns]
-    if missing:
-        raise InputError(f"holding out the top budget needs columns N, D, loss and budget; missing {', '.join(missing)}")
+    _require_columns(table, ("N", "D", "loss", "budget"), "holding out the top budget")
     top = table[table["budget"] == table["budget"].max()].sort_values("loss")
     best = float(top["N"].iloc[0])
     held = top[top["N"].between(best / near, best * near)]
@@ -94,9 +96,7 @@ def hold_out_top_compute(table: pd.DataFrame, runs: int = 1) -> tuple[pd.DataFra
     For a table of finished runs with no budget column, such as a contour of
     runs at scattered (N, D): the forecast is of the most expensive runs.
     """
-    missing = [c for c in ("N", "D", "loss") if c not in table.columns]
-    if missing:
-        raise InputError(f"holding out the largest-compute runs needs columns N, D and loss; missing {', '.join(missing)}")
+    _require_columns(table, ("N", "D", "loss"), "holding out the largest-compute runs")
     if runs < 1:
         raise InputError(f"hold out at least 1 run, got runs={runs}")
     order = (table["N"].astype(float) * table["D"].astype(float)).sort_values(ascending=False, kind="stable").index

@@ -20,6 +20,10 @@ can spend it. Families:
   three ~2B ones held out; fixed before any result was seen.
 - datablations: the single-epoch runs of the Datablations contour (../shared, MIT), the three largest-compute runs
   held out (target the 8.7B at 178B tokens); fixed before any result was seen.
+- gemstones_cooldown: the Gemstones cooldown branches (../shared, MIT; each point a run cooled over its last 10%),
+  the three ~2B models held out; fixed before any result was seen.
+- steplaw: Step Law's dense (N, D) cells, each its best run over the learning-rate and batch-size grid (../shared
+  only, no licence), the 1.07B cells held out (target 1.07B at 56.9B tokens); fixed before any result was seen.
 - misfitting: (Mis)Fitting finished runs (../shared only, no licence), 1.2B held out.
 - marin_comma, marin_dclm, marin_nemotron: Marin IsoFLOP finished runs on three corpora (../shared only, no
   licence); held out, the top budget's runs near the bottom of its bowl. First run after the design was fixed:
@@ -92,6 +96,19 @@ def family(name: str) -> tuple[pd.DataFrame, int, bool]:
         raw = pd.read_csv(path)
         once = raw[raw["epochs"] == 1]  # single-epoch runs only: repeated data is outside the Chinchilla form
         return pd.DataFrame({"N": once["num_params"], "D": once["token_num"], "loss": once["openLM_loss"]}).astype(float), 3, False
+    if name == "gemstones_cooldown":
+        # Each point is a branch of a constant-LR run cooled down over its last 10% of tokens: a finished run at every
+        # D. Counted as checkpoints of one run (the branches' cooldowns, 10% each, are not charged).
+        path = shared("gemstones", "wandb_dfs", "wandb_df_for_fitting_cool_end.jsonl")
+        raw = pd.read_json(path, lines=True)
+        return pd.DataFrame({"run": raw["run_name"], "N": raw["params_active_precise"].astype(float), "D": raw["tokens"].astype(float),
+                             "loss": raw["final_loss"].astype(float)}), 3, True
+    if name == "steplaw":
+        # Each (N, D) cell's best run over its learning-rate and batch-size grid (the smoothed final loss, as the
+        # authors fitted); the 1.07B cells held out.
+        raw = pd.read_csv(shared("steplaw", "dense_lr_bs_loss.csv"))
+        cells = raw.groupby(["N", "D"])["smooth loss"].min().reset_index()
+        return pd.DataFrame({"N": cells["N"], "D": cells["D"], "loss": cells["smooth loss"]}).astype(float), 1, False
     raise ValueError(name)
 
 

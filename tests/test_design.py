@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import warnings
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 
 import scalinglaws as sl
 from scalinglaws.cli import main
-from scalinglaws.design.ladder import pool_grid
+from scalinglaws.design.ladder import REAL_DATA_CAVEAT, pool_grid
 from scalinglaws.design import Evaluation, Ladder, backtest_ladder, candidate_ladders, classic_ladder, design_ladder, draw_world, near_ties, next_runs, pool_candidates, pool_run_candidates, smooth_misfit
 from scalinglaws.errors import InputError, ScalingLawWarning
 from scalinglaws.laws import CHINCHILLA_PUBLISHED
@@ -110,6 +111,21 @@ def test_design_command_json(capsys, tmp_path):
     assert doc["design"]["compute_fraction_of_target"] == pytest.approx(1e21 / (6 * 7e9 * 1.4e12))
     assert {b["name"].split(":")[0] for b in doc["baselines"]} == {"baseline"}
     assert (tmp_path / "d.png").stat().st_size > 10_000
+    # The proposal is not a baseline, so the output says what the real-data backtests found.
+    assert not doc["design"]["name"].startswith("baseline") and REAL_DATA_CAVEAT in doc["notes"]
+
+
+def test_design_command_text_shows_relative_numbers_as_percentages(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["design", "--target", "N=7e9,D=1.4e12", "--budget", "1e21", "--simulations", "8"])
+    assert exit_.value.code in (0, None)
+    out = capsys.readouterr().out
+    # Compute as a share of the target's (1e21 / 5.88e22 = 1.70%), interval widths and RMSEs as percentages,
+    # and the proposed runs to three significant digits.
+    assert "1.70%" in out and "1.7006" not in out
+    assert len(re.findall(r"\b\d+\.\d%", out)) >= 6
+    assert re.search(r"\d\.\d\de\+\d\d", out) and not re.search(r"\d\.\d{4,}e\+\d\d", out)
+    assert "the simulated ranking did not carry over" in " ".join(out.split())
 
 
 def test_design_command_errors_are_one_line(capsys):
@@ -298,3 +314,15 @@ def test_on_real_runs_the_design_beats_the_grid_at_equal_compute():
     assert designed == pytest.approx(0.0146, abs=0.002) and grid_error == pytest.approx(0.0208, abs=0.002)
     assert designed < grid_error
     assert any(b.ladder.name == "baseline: 20 tokens/param grid, snapped to existing runs" and b.ladder.compute == baseline.compute for b in design.baselines)
+
+
+def test_next_runs_command_says_when_the_runs_are_too_few_to_fit(capsys, tmp_path):
+    have = tmp_path / "have.csv"
+    pd.DataFrame({"N": [2e7, 5e7, 1e8], "D": [4e8, 1e9, 2e9]}).to_csv(have, index=False)
+    with pytest.raises(SystemExit) as exit_:
+        main(["design", "--target", "N=7e9,D=1.4e12", "--have", str(have), "--next", "1", "--simulations", "8"])
+    assert exit_.value.code in (0, None)
+    out = " ".join(capsys.readouterr().out.split())
+    # Three runs cannot fit the five Chinchilla parameters, and neither can four: no width, never "inf%".
+    assert "with the 3 runs done: none yet, too few runs to fit the law" in out and "inf%" not in out
+    assert "no fit" in out and "with these 4 runs the law still cannot be fitted" in out

@@ -226,7 +226,7 @@ def test_design_command_backtests_on_the_pools_largest_sizes(capsys, tmp_path):
     assert 0 < doc["backtest"]["design_are"] < 0.2
     # The table gains a column of real errors (the same numbers), and the ladders tied with the proposal are listed.
     code, out, _ = run_cli(capsys, "design", "--pool", str(path), "--backtest", "1", "--simulations", "8")
-    assert code == 0 and f"{doc['backtest']['design_are']:.6g}" in out and f"{every:.6g}" in out
+    assert code == 0 and f"{doc['backtest']['design_are']:.2%}" in out and f"{every:.2%}" in out
     assert len(doc["ties"]) > 5 and f"Within simulation noise of the proposal (5 of {len(doc['ties'])})" in out
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from typing import Annotated
 
 import typer
@@ -32,8 +34,14 @@ def _finite(value: float) -> float | None:
     return float(value) if value == value else None  # NaN (a ladder too small to fit) -> null
 
 
-def _rows(runs: list[dict[str, float]]):
-    return [[r["N"], r["D"], r["C"], r["tokens_per_param"]] for r in runs]
+def _rows(runs: list[dict[str, float]]) -> list[list[str]]:
+    """A proposed run per row: N, D and C to three significant digits, and its tokens per parameter."""
+    return [[f"{r[key]:.3g}" for key in ("N", "D", "C", "tokens_per_param")] for r in runs]
+
+
+def _percent(value: float, digits: int = 1) -> str:
+    """A relative quantity as a percentage; "no fit" where the ladder is too small to fit the law (NaN or inf)."""
+    return f"{value:.{digits}%}" if math.isfinite(value) else "no fit"
 
 
 @app.command("design")
@@ -84,9 +92,12 @@ def design_command(
             emit_json({"schema": "scalinglaws.next_runs/1", "law": law_name, "target": goal, "noise": noise_value, "proposed": proposed,
                        "interval_width_before": before.width, "interval_width_after": after.width})
             return
-        stdout.print(f"95% interval width at the target with the {len(runs.N)} runs done: {before.width:.2%} (relative)")
+        width = f"{before.width:.2%} (relative)" if math.isfinite(before.width) else "none yet, too few runs to fit the law"
+        stdout.print(f"95% interval width at the target with the {len(runs.N)} runs done: {width}")
         stdout.print(table("Next runs, best gain per FLOP first", ["N (params)", "D (tokens)", "C (FLOPs)", "D/N", "width after"],
-                           [[*row, r["interval_width_after"]] for row, r in zip(_rows(proposed), proposed, strict=True)]))
+                           [[*row, _percent(r["interval_width_after"])] for row, r in zip(_rows(proposed), proposed, strict=True)]))
+        if not math.isfinite(after.width):
+            print_notes([f"with these {len(runs.N) + len(proposed)} runs the law still cannot be fitted in most simulated worlds; ask for more with --next"])
         return
     existing, held, pool_table, thinned = None, None, None, ()
     if checkpoints_per_run < 0 or checkpoints_per_run == 1:
@@ -136,15 +147,16 @@ def design_command(
     stdout.print(f"prior: {prior} ({law_name}), seed noise {noise_value:.2%}, {misfit}, {simulations} simulated fits per ladder, "
                  f"{len(result.candidates) + len(result.baselines)} ladders judged")
     stdout.print(table(f"Proposed ladder: {result.best.ladder.name}", ["N (params)", "D (tokens)", "C (FLOPs)", "D/N"], _rows(result.best.ladder.to_records())))
-    rows = [[e.ladder.name, e.ladder.compute / result.target_compute, e.width, e.rmse] for e in (result.best, *result.baselines)]
+    rows = [[e.ladder.name, _percent(e.ladder.compute / result.target_compute, 2), _percent(e.width), _percent(e.rmse)]
+            for e in (result.best, *result.baselines)]
     headers = ["ladder", "compute / target's", "interval width", "RMSE"]
     if real is not None:
-        rows = [[*row, error] for row, error in zip(rows, real, strict=True)]
+        rows = [[*row, _percent(error, 2)] for row, error in zip(rows, real, strict=True)]
         headers.append("real ARE")
         stdout.print(f"backtest: the {backtest} largest size(s) of the pool held out ({len(held)} run(s)); real ARE is each ladder's error on them")
     stdout.print(table(f"95% interval width of the forecast {what} (relative), same budget", headers, rows, justify_numbers=True))
     if result.ties:
         shown = result.ties[:TIES_SHOWN]
         stdout.print(table(f"Within simulation noise of the proposal ({len(shown)} of {len(result.ties)})", ["ladder", "compute / budget", "interval width", "RMSE"],
-                           [[e.ladder.name, e.ladder.compute / result.budget, e.width, e.rmse] for e in shown], justify_numbers=True))
+                           [[e.ladder.name, _percent(e.ladder.compute / result.budget, 0), _percent(e.width), _percent(e.rmse)] for e in shown], justify_numbers=True))
     print_notes((*thinned, *result.notes))

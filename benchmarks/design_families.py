@@ -76,6 +76,13 @@ def marin(corpus: str) -> pd.DataFrame:
                          "budget": raw["Name"].str.extract(r"isoflop-([0-9.e+]+)-")[0].astype(float)})
 
 
+def gemstones_variant(variant: str) -> pd.DataFrame:
+    """A Gemstones W&B export in ../shared (``lr_ablation_hot``, ``cool_end``, ...): run, N, D and loss per checkpoint."""
+    raw = pd.read_json(shared("gemstones", "wandb_dfs", f"wandb_df_for_fitting_{variant}.jsonl"), lines=True)
+    return pd.DataFrame({"run": raw["run_name"], "N": raw["params_active_precise"].astype(float), "D": raw["tokens"].astype(float),
+                         "loss": raw["final_loss"].astype(float)})
+
+
 def family(name: str) -> tuple[pd.DataFrame, int, bool]:
     """(table with N, D, loss[, run], sizes held out, whether points are checkpoints of runs)."""
     if name == "gemstones":
@@ -91,10 +98,7 @@ def family(name: str) -> tuple[pd.DataFrame, int, bool]:
         # Held out as in the test suite: the 1.2B model's two runs.
         return runs[["N", "D", "loss"]].astype(float), 1, False
     if name == "gemstones_halflr":
-        path = shared("gemstones", "wandb_dfs", "wandb_df_for_fitting_lr_ablation_hot.jsonl")
-        raw = pd.read_json(path, lines=True)
-        return pd.DataFrame({"run": raw["run_name"], "N": raw["params_active_precise"].astype(float), "D": raw["tokens"].astype(float),
-                             "loss": raw["final_loss"].astype(float)}), 3, True
+        return gemstones_variant("lr_ablation_hot"), 3, True
     if name == "datablations":
         path = shared("hitchhiker_colpret", "aggregated_eval", "datablations_contour_losses.csv")
         raw = pd.read_csv(path)
@@ -103,10 +107,7 @@ def family(name: str) -> tuple[pd.DataFrame, int, bool]:
     if name == "gemstones_cooldown":
         # Each point is a branch of a constant-LR run cooled down over its last 10% of tokens: a finished run at every
         # D. Counted as checkpoints of one run (the branches' cooldowns, 10% each, are not charged).
-        path = shared("gemstones", "wandb_dfs", "wandb_df_for_fitting_cool_end.jsonl")
-        raw = pd.read_json(path, lines=True)
-        return pd.DataFrame({"run": raw["run_name"], "N": raw["params_active_precise"].astype(float), "D": raw["tokens"].astype(float),
-                             "loss": raw["final_loss"].astype(float)}), 3, True
+        return gemstones_variant("cool_end"), 3, True
     if name == "steplaw":
         # Each (N, D) cell's best run over its learning-rate and batch-size grid (the smoothed final loss, as the
         # authors fitted); the 1.07B cells held out.

@@ -326,3 +326,11 @@ def test_next_runs_command_says_when_the_runs_are_too_few_to_fit(capsys, tmp_pat
     # Three runs cannot fit the five Chinchilla parameters, and neither can four: no width, never "inf%".
     assert "with the 3 runs done: none yet, too few runs to fit the law" in out and "inf%" not in out
     assert "no fit" in out and "with these 4 runs the law still cannot be fitted" in out
+
+
+def test_a_ladder_of_integer_counts_reports_its_compute_without_overflow():
+    # 6 N D for a 2B model at 350B tokens is 4.2e21 FLOPs, past the int64 range: integer inputs must not wrap around.
+    ladder = Ladder("ints", np.array([2_000_000_000, 1_000_000_000]), np.array([350_000_000_000, 20_000_000_000]))
+    records = ladder.to_records()
+    assert records[0]["C"] == pytest.approx(4.2e21) and records[1]["C"] == pytest.approx(1.2e20)
+    assert ladder.compute == pytest.approx(4.32e21) and ladder.N.dtype == float

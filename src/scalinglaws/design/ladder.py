@@ -63,6 +63,11 @@ class Ladder:
     D: np.ndarray
     run: np.ndarray | None = None
 
+    def __post_init__(self) -> None:
+        # Always floats: 6 N D of integer counts (say a pool read from a CSV of ints) overflows int64 at ~1e19 FLOPs.
+        object.__setattr__(self, "N", np.asarray(self.N, dtype=float))
+        object.__setattr__(self, "D", np.asarray(self.D, dtype=float))
+
     @property
     def C(self) -> np.ndarray:
         return 6.0 * self.N * self.D

@@ -50,7 +50,7 @@ from scipy.stats import spearmanr
 
 from scalinglaws.datasets import load
 from scalinglaws.design import backtest_ladders, classic_ladder, design_ladder, hold_out_largest, hold_out_top_budget, hold_out_top_compute, thin_checkpoints
-from scalinglaws.design.ladder import ALONG, DISCREPANCY, _points, ranking
+from scalinglaws.design.ladder import ALONG, DISCREPANCY, ranking
 from scalinglaws.design.truths import MISFIT_DIRECTIONS
 from scalinglaws.errors import ScalingLawWarning
 from scalinglaws.laws import CHINCHILLA_PUBLISHED
@@ -172,8 +172,8 @@ def main() -> None:
                 top = min((design.best, *design.ties), key=ranking("rmse" if args.discrepancy > 0 else "width"))
                 scored.append(real[0] if top.ladder is design.best.ladder else backtest_ladders([top.ladder], pool, final)[0])
                 # The conservative rule: the grid at the same compute whenever the simulations cannot tell it from the best.
-                tied_points = {_points(e.ladder) for e in (design.best, *design.ties)}
-                conservative.append(real[-1] if _points(design.baselines[-1].ladder) in tied_points else real[0])
+                tied_points = {e.ladder.points for e in (design.best, *design.ties)}
+                conservative.append(real[-1] if design.baselines[-1].ladder.points in tied_points else real[0])
                 print(f"  {scale:g}x the classic budget ({budget / target_compute:.1%} of the target), seed {seed}, "
                       f"{len(design.candidates)} candidates, {time.perf_counter() - start:.0f} s")
                 for i, (ladder, evaluation, error) in enumerate(zip(ladders, (design.best, *design.baselines), real, strict=True)):

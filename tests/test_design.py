@@ -334,3 +334,18 @@ def test_a_ladder_of_integer_counts_reports_its_compute_without_overflow():
     records = ladder.to_records()
     assert records[0]["C"] == pytest.approx(4.2e21) and records[1]["C"] == pytest.approx(1.2e20)
     assert ladder.compute == pytest.approx(4.32e21) and ladder.N.dtype == float
+
+
+def test_design_figure_marks_the_proposal_and_draws_a_baseline_with_the_same_runs_once():
+    from scalinglaws.design import Design
+    from scalinglaws.report.figures import design_figure
+
+    grid = Ladder("baseline: grid", np.array([1e8, 2e8, 4e8]), np.array([2e9, 4e9, 8e9]))
+    spread = Ladder("baseline: spread", np.array([1e8, 4e8]), np.array([1e10, 1e9]))
+    judged = [Evaluation(ladder, 0.05, 0.01, 0.0, 8, 8) for ladder in (grid, grid, spread)]
+    design = Design(judged[0], (judged[1], judged[2]), (), "chinchilla", dict(CHINCHILLA_PUBLISHED), "loss", {"N": 4e9, "D": 8e10},
+                    3.0, 1e19, 0.01, 6 * 4e9 * 8e10)
+    fig = design_figure(design)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    # The proposal is the grid baseline itself: drawn once, labelled as the proposal; the other baseline and the target follow.
+    assert labels == ["proposed: baseline: grid (width 5.0%)", "baseline: spread (width 5.0%)", "target"]

@@ -79,6 +79,11 @@ class Ladder:
         return float(pd.Series(self.C).groupby(np.asarray(self.run)).max().sum())
 
     @property
+    def points(self) -> frozenset[tuple[float, float]]:
+        """The (N, D) points trained, for telling apart ladders built by different rules."""
+        return frozenset(zip(self.N.tolist(), self.D.tolist(), strict=True))
+
+    @property
     def runs(self) -> int:
         return len(self.N) if self.run is None else int(np.unique(np.asarray(self.run)).size)
 
@@ -587,10 +592,10 @@ def design_ladder(
         # percent; then the best score). Real runs carry what the simulated worlds leave out, and more compute carries more.
         tied = [best, *ties]
         best = max(tied, key=lambda e: (round(e.ladder.compute / budget, 2), -score(e)[0]))
-        ties, listed = [], {_points(best.ladder)}
+        ties, listed = [], {best.ladder.points}
         for e in sorted(tied, key=score):
-            if _points(e.ladder) not in listed:  # a ladder that trains the same runs as one listed is listed once
-                listed.add(_points(e.ladder))
+            if e.ladder.points not in listed:  # a ladder that trains the same runs as one listed is listed once
+                listed.add(e.ladder.points)
                 ties.append(e)
     if ties:
         notes.append(f"{len(ties)} other ladder(s) within the budget are within simulation noise of the proposed one (a paired bootstrap "
@@ -602,11 +607,6 @@ def design_ladder(
     return Design(best, tuple(baseline_results), tuple(candidate_results), law_obj.name, dict(params), objective, dict(target), truth,
                   float(budget), float(noise), float(target_compute), tuple(notes), tuple(ties), discrepancy=float(discrepancy),
                   length=float(length), along=along)
-
-
-def _points(ladder: Ladder) -> frozenset[tuple[float, float]]:
-    """The (N, D) points a ladder trains, for telling apart ladders built by different rules."""
-    return frozenset(zip(np.asarray(ladder.N, dtype=float).tolist(), np.asarray(ladder.D, dtype=float).tolist(), strict=True))
 
 
 def snapped_grid(n_pool: np.ndarray, d_pool: np.ndarray) -> Ladder:

@@ -276,7 +276,12 @@ def design_figure(design, *, title: str | None = None):
     """Proposed runs (and the baselines) over the (N, D) plane, with IsoFLOP lines and the target."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 5.5))
-    ladders = [(design.best, "C3", "o", 60), *[(b, f"C{i}", m, 36) for i, (b, m) in enumerate(zip(design.baselines, ("s", "^"), strict=False))]]
+    # The proposal first; then each baseline, unless it trains the same runs as a ladder already drawn (the proposal
+    # is often a baseline itself), which would only hide that ladder's markers.
+    ladders = [(design.best, "C3", "o", 60, "proposed: ")]
+    for i, (baseline, marker) in enumerate(zip(design.baselines, ("s", "^", "D", "v"), strict=False)):
+        if all(baseline.ladder.points != drawn.ladder.points for drawn, *_ in ladders):
+            ladders.append((baseline, f"C{i}", marker, 36, ""))
     everything = [e.ladder for e, *_ in ladders]
     n_all = np.concatenate([lad.N for lad in everything])
     d_all = np.concatenate([lad.D for lad in everything])
@@ -285,9 +290,9 @@ def design_figure(design, *, title: str | None = None):
     for c in 10.0 ** np.arange(np.floor(lo), np.ceil(hi) + 1):
         ax.plot(n_grid, c / (6 * n_grid), color="0.85", lw=0.8, zorder=1)
         ax.annotate(f"C={c:.0e}", (n_grid[0], c / (6 * n_grid[0])), fontsize=6, color="0.5", clip_on=True)
-    for evaluation, colour, marker, size in ladders:
+    for evaluation, colour, marker, size, prefix in ladders:
         width = f"width {evaluation.width:.1%}" if np.isfinite(evaluation.width) else "too few points to fit"
-        label = f"{evaluation.ladder.name} ({width})"
+        label = f"{prefix}{evaluation.ladder.name} ({width})"
         ax.scatter(evaluation.ladder.N, evaluation.ladder.D, color=colour, marker=marker, s=size, label=label, zorder=3, alpha=0.85)
     if "N" in design.target:
         ax.scatter([design.target["N"]], [design.target["D"]], marker="*", s=200, color="k", label="target", zorder=4)

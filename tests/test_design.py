@@ -319,13 +319,20 @@ def test_on_real_runs_the_design_beats_the_grid_at_equal_compute():
 def test_next_runs_command_says_when_the_runs_are_too_few_to_fit(capsys, tmp_path):
     have = tmp_path / "have.csv"
     pd.DataFrame({"N": [2e7, 5e7, 1e8], "D": [4e8, 1e9, 2e9]}).to_csv(have, index=False)
+    # Three runs and one more cannot fit the five Chinchilla parameters at all: a clear error, not a table of failed fits.
     with pytest.raises(SystemExit) as exit_:
         main(["design", "--target", "N=7e9,D=1.4e12", "--have", str(have), "--next", "1", "--simulations", "8"])
+    assert exit_.value.code == 2
+    assert "the 3 runs done and the 1 asked for cannot fit the law 'chinchilla'" in capsys.readouterr().err
+    with pytest.raises(InputError, match="needs at least 6 runs; ask for --next 3 or more"):
+        next_runs(Ladder("done", np.array([2e7, 5e7, 1e8]), np.array([4e8, 1e9, 2e9])), "chinchilla", CHINCHILLA_PUBLISHED, TARGET, count=2)
+    # Three more can: the runs done have no width yet (said in words, never "inf%"), and the last run proposed gives one.
+    with pytest.raises(SystemExit) as exit_:
+        main(["design", "--target", "N=7e9,D=1.4e12", "--have", str(have), "--next", "3", "--simulations", "8"])
     assert exit_.value.code in (0, None)
     out = " ".join(capsys.readouterr().out.split())
-    # Three runs cannot fit the five Chinchilla parameters, and neither can four: no width, never "inf%".
     assert "with the 3 runs done: none yet, too few runs to fit the law" in out and "inf%" not in out
-    assert "no fit" in out and "with these 4 runs the law still cannot be fitted" in out
+    assert re.search(r"\d\.\d% │ └", out)
 
 
 def test_a_ladder_of_integer_counts_reports_its_compute_without_overflow():

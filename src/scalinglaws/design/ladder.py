@@ -700,6 +700,10 @@ def next_runs(
     """
     if count < 1:
         raise InputError(f"--next must be at least 1, got {count}")
+    parameters = len(get_law(law).parameters)
+    if len(have.N) + count <= parameters:
+        raise InputError(f"the {len(have.N)} runs done and the {count} asked for cannot fit the law {law!r}: it has {parameters} parameters "
+                         f"and needs at least {parameters + 1} runs; ask for --next {parameters + 1 - len(have.N)} or more")
     options = dict(objective=objective, noise=noise, simulations=simulations, seed=seed, workers=workers)
     current = evaluate_ladders([have], law, params, target, **options)[0]  # type: ignore[arg-type]
     start = current

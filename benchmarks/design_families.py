@@ -117,6 +117,28 @@ def family(name: str) -> tuple[pd.DataFrame, int, bool]:
     raise ValueError(name)
 
 
+def whole_family(name: str) -> pd.DataFrame:
+    """A family's every run (or checkpoint) with a finite loss, held-out ones included."""
+    table = marin(name.partition("_")[2]) if name.startswith("marin_") else family(name)[0]
+    return table[np.isfinite(table["loss"])]
+
+
+def split(name: str) -> tuple[pd.DataFrame, pd.DataFrame, bool, dict[str, float]]:
+    """(pool, held-out runs, whether points are checkpoints of runs, target {N, D}) of a family."""
+    if name.startswith("marin_"):
+        # Held out, the top budget's runs near the bottom of its bowl (lowest loss first: the target).
+        pool, final = hold_out_top_budget(marin(name.partition("_")[2]))
+        return pool, final, False, {"N": float(final["N"].iloc[0]), "D": float(final["D"].iloc[0])}
+    table, held, checkpoints = family(name)
+    if name == "datablations":
+        # Split fixed before any result was seen: held out, the three largest-compute runs (2.8B, 4.2B and
+        # 8.7B at about 20 tokens/param); the target is the largest. The pool is every other single-epoch run.
+        pool, final = hold_out_top_compute(table, held)
+        return pool, final, checkpoints, {"N": float(final["N"].iloc[0]), "D": float(final["D"].iloc[0])}
+    pool, final = hold_out_largest(table, held)
+    return pool, final, checkpoints, {"N": float(final["N"].mean()), "D": float(final["D"].max())}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--families", nargs="+", default=["gemstones", "opt", "gpt3", "misfitting"])
@@ -131,20 +153,7 @@ def main() -> None:
     tally = []
     for name in args.families:
         try:
-            if name.startswith("marin_"):
-                # Held out, the top budget's runs near the bottom of its bowl (lowest loss first: the target).
-                pool, final = hold_out_top_budget(marin(name.partition("_")[2]))
-                checkpoints, target = False, {"N": float(final["N"].iloc[0]), "D": float(final["D"].iloc[0])}
-            elif name == "datablations":
-                # Split fixed before any result was seen: held out, the three largest-compute runs (2.8B, 4.2B and
-                # 8.7B at about 20 tokens/param); the target is the largest. The pool is every other single-epoch run.
-                table, held_runs, checkpoints = family(name)
-                pool, final = hold_out_top_compute(table, held_runs)
-                target = {"N": float(final["N"].iloc[0]), "D": float(final["D"].iloc[0])}
-            else:
-                table, held_sizes, checkpoints = family(name)
-                pool, final = hold_out_largest(table, held_sizes)
-                target = {"N": float(final["N"].mean()), "D": float(final["D"].max())}
+            pool, final, checkpoints, target = split(name)
         except FileNotFoundError as missing:
             print(f"\n== {name}: skipped ({missing} not found)")
             continue

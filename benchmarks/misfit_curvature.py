@@ -22,7 +22,7 @@ import warnings
 
 import numpy as np
 
-from design_families import family, marin
+from design_families import whole_family
 from scalinglaws.fitting import fit
 from scalinglaws.predict import predict
 
@@ -46,7 +46,7 @@ def main() -> None:
     print("family             tilt per unit   curvature per unit^2   RMS residual   span of ln(D/N)")
     for name in FAMILIES:
         try:
-            table = marin(name.partition("_")[2]) if name.startswith("marin_") else family(name)[0]
+            table = whole_family(name)
         except FileNotFoundError as missing:
             print(f"{name:18s} skipped ({missing} not found)")
             continue

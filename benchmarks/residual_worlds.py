@@ -23,12 +23,11 @@ import argparse
 import warnings
 
 import numpy as np
-import pandas as pd
 from scipy.stats import spearmanr
 
 import scalinglaws.design.ladder as ladder_module
-from design_families import family, marin
-from scalinglaws.design import backtest_ladders, classic_ladder, design_ladder, hold_out_largest, hold_out_top_budget, hold_out_top_compute
+from design_families import split, whole_family
+from scalinglaws.design import backtest_ladders, classic_ladder, design_ladder
 from scalinglaws.design.truths import CHECKPOINT_JITTER, World
 from scalinglaws.fitting import fit
 from scalinglaws.laws import CHINCHILLA_PUBLISHED, get_law
@@ -38,24 +37,6 @@ FAMILIES = ("gemstones", "opt", "gpt3", "misfitting", "gemstones_halflr", "datab
             "marin_comma", "marin_dclm", "marin_nemotron")
 #: Kernel weight of "no misfit": far from a family's runs its smoothed residual shrinks to zero.
 SHRINK = 1.0
-
-
-def whole_table(name: str) -> pd.DataFrame:
-    table = marin(name.partition("_")[2]) if name.startswith("marin_") else family(name)[0]
-    return table[np.isfinite(table["loss"])]
-
-
-def split(name: str) -> tuple[pd.DataFrame, pd.DataFrame, bool, dict[str, float]]:
-    """(pool, held-out runs, whether points are checkpoints, target), as in design_families.py."""
-    if name.startswith("marin_"):
-        pool, final = hold_out_top_budget(marin(name.partition("_")[2]))
-        return pool, final, False, {"N": float(final["N"].iloc[0]), "D": float(final["D"].iloc[0])}
-    table, held, checkpoints = family(name)
-    if name == "datablations":
-        pool, final = hold_out_top_compute(table, held)
-        return pool, final, checkpoints, {"N": float(final["N"].iloc[0]), "D": float(final["D"].iloc[0])}
-    pool, final = hold_out_largest(table, held)
-    return pool, final, checkpoints, {"N": float(final["N"].mean()), "D": float(final["D"].max())}
 
 
 class ResidualWorlds:
@@ -96,7 +77,7 @@ def main() -> None:
     fields = {}
     for name in FAMILIES:
         try:
-            table = whole_table(name)
+            table = whole_family(name)
         except FileNotFoundError:
             continue
         n, d = table["N"].to_numpy(dtype=float), table["D"].to_numpy(dtype=float)

@@ -32,7 +32,7 @@ def _require_columns(table: pd.DataFrame, columns: Sequence[str], what: str, pur
 def chosen_rows(ladder: Ladder, pool: pd.DataFrame) -> pd.DataFrame:
     """The rows of ``pool`` (columns N, D and loss) that ``ladder`` picked, matched on (N, D)."""
     _require_columns(pool, ("N", "D", "loss"), "the pool table", " to backtest a ladder")
-    picked = set(zip(np.asarray(ladder.N, dtype=float), np.asarray(ladder.D, dtype=float), strict=True))
+    picked = ladder.points
     mask = [(n, d) in picked for n, d in zip(pool["N"].astype(float), pool["D"].astype(float), strict=True)]
     return pool[mask]
 

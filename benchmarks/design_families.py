@@ -35,6 +35,11 @@ can spend it. Families:
 
     python benchmarks/design_families.py [--families gemstones opt gpt3 misfitting marin_dclm ...] [--scales 1 3]
                                          [--noise 0.01] [--discrepancy 0.02] [--along ratio|plane] [--seeds 0 1]
+                                         [--origin 1]
+
+Rolling origin (--origin K): the top K held-out groups are dropped before the split (Marin: the K top budgets;
+Datablations: K times three runs of largest compute; the others: K times the held-out sizes), so the target is the
+next group down and the pool what lies below it. Origins 1 and 2 were fixed before any of their results was seen.
 """
 
 from __future__ import annotations
@@ -123,13 +128,23 @@ def whole_family(name: str) -> pd.DataFrame:
     return table[np.isfinite(table["loss"])]
 
 
-def split(name: str) -> tuple[pd.DataFrame, pd.DataFrame, bool, dict[str, float]]:
-    """(pool, held-out runs, whether points are checkpoints of runs, target {N, D}) of a family."""
+def split(name: str, origin: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, bool, dict[str, float]]:
+    """(pool, held-out runs, whether points are checkpoints of runs, target {N, D}) of a family.
+
+    ``origin`` k > 0 moves the forecast origin down: the top k held-out groups (the k largest budgets, k times the
+    held-out sizes or runs) are dropped first, then the family is split as usual; a smaller target, a smaller pool.
+    """
     if name.startswith("marin_"):
+        table = marin(name.partition("_")[2])
+        table = table[table["budget"] <= np.sort(table["budget"].unique())[-1 - origin]]
         # Held out, the top budget's runs near the bottom of its bowl (lowest loss first: the target).
-        pool, final = hold_out_top_budget(marin(name.partition("_")[2]))
+        pool, final = hold_out_top_budget(table)
         return pool, final, False, {"N": float(final["N"].iloc[0]), "D": float(final["D"].iloc[0])}
     table, held, checkpoints = family(name)
+    if origin and name == "datablations":
+        table = hold_out_top_compute(table, held * origin)[0]
+    elif origin:
+        table = hold_out_largest(table, held * origin)[0]
     if name == "datablations":
         # Split fixed before any result was seen: held out, the three largest-compute runs (2.8B, 4.2B and
         # 8.7B at about 20 tokens/param); the target is the largest. The pool is every other single-epoch run.
@@ -147,13 +162,14 @@ def main() -> None:
     parser.add_argument("--along", choices=MISFIT_DIRECTIONS, default=ALONG, help="direction the misfit varies in")
     parser.add_argument("--noise", type=float, default=0.01, help="seed noise of a run in simulated worlds (std of log loss)")
     parser.add_argument("--simulations", type=int, default=32)
+    parser.add_argument("--origin", type=int, default=0, help="drop the top ORIGIN held-out groups first: a smaller target (rolling origin)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds of the design's simulations (its pick is averaged)")
     args = parser.parse_args()
     warnings.simplefilter("ignore", ScalingLawWarning)
     tally = []
     for name in args.families:
         try:
-            pool, final, checkpoints, target = split(name)
+            pool, final, checkpoints, target = split(name, args.origin)
         except FileNotFoundError as missing:
             print(f"\n== {name}: skipped ({missing} not found)")
             continue
@@ -208,7 +224,7 @@ def main() -> None:
             best_baseline = min((e for e, _ in fair if np.isfinite(e)), default=float("nan"))
             tally.append((name, scale, float(np.mean(designed)), grid_error, best_baseline, float(np.mean(spearman)), float(np.mean(scored)),
                           float(np.mean(conservative))))
-    print(f"\nmean over seeds {args.seeds}; noise {args.noise:g}, misfit {args.discrepancy:g} along {args.along}, {args.simulations} simulations")
+    print(f"\norigin {args.origin}; mean over seeds {args.seeds}; noise {args.noise:g}, misfit {args.discrepancy:g} along {args.along}, {args.simulations} simulations")
     print("family      budget  design ARE  best score only  grid if tied  grid ARE (equal compute)  best baseline within budget  Spearman")
     for name, scale, designed, grid_error, best_baseline, rho, top, safe in tally:
         print(f"{name:11s} {scale:5g}x  {designed:9.2%}  {top:14.2%}  {safe:11.2%}  {grid_error:10.2%}                {best_baseline:10.2%}                 {rho:6.2f}")

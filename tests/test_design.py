@@ -335,6 +335,18 @@ def test_next_runs_command_says_when_the_runs_are_too_few_to_fit(capsys, tmp_pat
     assert re.search(r"\d\.\d% │ └", out)
 
 
+@pytest.mark.slow
+def test_next_runs_never_proposes_a_run_already_done():
+    # (2e7, 4e8) is also a candidate (the smallest size at 20 tokens/param); while the law cannot be fitted every
+    # candidate gains nothing and the cheapest come first, so it used to be proposed again.
+    done = [(2e7, 4e8), (5e7, 1e9), (1e8, 2e9)]
+    have = Ladder("done", np.array([n for n, _ in done]), np.array([d for _, d in done]))
+    proposed, _, after = next_runs(have, "chinchilla", CHINCHILLA_PUBLISHED, TARGET, count=3, simulations=8)
+    picked = [(run["N"], run["D"]) for run in proposed]
+    assert not set(picked) & set(done) and len(set(picked)) == 3
+    assert np.isfinite(after.width)
+
+
 def test_a_ladder_of_integer_counts_reports_its_compute_without_overflow():
     # 6 N D for a 2B model at 350B tokens is 4.2e21 FLOPs, past the int64 range: integer inputs must not wrap around.
     ladder = Ladder("ints", np.array([2_000_000_000, 1_000_000_000]), np.array([350_000_000_000, 20_000_000_000]))

@@ -707,7 +707,10 @@ def next_runs(
     options = dict(objective=objective, noise=noise, simulations=simulations, seed=seed, workers=workers)
     current = evaluate_ladders([have], law, params, target, **options)[0]  # type: ignore[arg-type]
     start = current
-    pool = [(float(n), float(n * r)) for n in np.geomspace(*sizes, 6) for r in ratios]
+    # Candidates: sizes x ratios, less any the runs done already cover (within 1% in N and in D).
+    done = np.column_stack([np.log(have.N), np.log(have.D)])
+    pool = [(float(n), float(n * r)) for n in np.geomspace(*sizes, 6) for r in ratios
+            if not np.any(np.all(np.abs(done - np.log([n, n * r])) < 0.01, axis=1))]
     proposed = []
     ladder = have
     for step in range(count):

@@ -8,7 +8,7 @@ form) and the fit is judged by the absolute relative error (ARE) on the
 held-out runs. The prior is Chinchilla's published law for every family.
 
 "Grid if tied" is what a conservative tie rule would give: the same-compute grid whenever the simulations cannot
-tell it from the best ladder, the design's proposal otherwise (measured, not adopted; see the README).
+tell it from the best ladder, the design's proposal otherwise (measured, not adopted; see docs/design-validation.md).
 
 Budgets are the compute of the classic ladder (log-spaced sizes at 20
 tokens/param, snapped to the pool) times the factors given, when the pool

@@ -10,7 +10,7 @@ on either side, have a higher loss than the fitted law says: the form is too
 flat across ratios. The tilt c1 changes sign from family to family. A
 systematic bowl of the median size, added to the ladder design's simulated
 worlds, was tried and not adopted: it changed few of the design's picks and
-not its real errors (README, "Designing the ladder"). Families are those of ``design_families.py``; the ones read from
+not its real errors (docs/design-validation.md). Families are those of ``design_families.py``; the ones read from
 ``../shared`` are skipped when it is absent.
 
     python benchmarks/misfit_curvature.py

@@ -11,7 +11,7 @@ runs, as in ``design_families.py``. The worlds are swapped in by replacing
 ``scalinglaws.design.ladder.draw_world`` in this process (worker processes
 inherit it by fork), so nothing in the package changes.
 
-Result (README, "Designing the ladder"): 3.44% mean error against the grid's
+Result (docs/design-validation.md): 3.44% mean error against the grid's
 2.00% over 18 cells, seed 0.
 
     python benchmarks/residual_worlds.py [--families gemstones opt ...] [--width 0.5] [--seed 0]

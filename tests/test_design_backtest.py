@@ -186,13 +186,13 @@ def test_on_gpt3_the_design_beats_the_grid_at_equal_compute():
 
 @pytest.mark.slow
 def test_on_gemstones_the_simulations_prefer_a_ladder_the_real_runs_reject():
-    # The gap left open (README, "Designing the ladder"): hold out the three ~2B Gemstones models, pool the other 19
+    # The gap left open (docs/design-validation.md): hold out the three ~2B Gemstones models, pool the other 19
     # runs' checkpoints. Measured with the defaults (32 simulations, seed 0): the best simulated score, 3 runs to 1B
     # cut at 6.7e19 FLOPs each (4.7% simulated error against the grid's 7.1%), is proposed; the grid is not within
     # simulation noise of it. On the real runs it errs 7.88% and the grid with all its checkpoints 2.58%; its one tie
     # (3 runs to 1B cut at 5.1e19 FLOPs each) errs 8.26%. Seeds 1-3 propose the grid itself. The simulations cannot
     # see what makes those ladders worse; the real runs can. When a change to the design fixes this, update the
-    # numbers here and in the README.
+    # numbers here and in docs/design-validation.md.
     design, errors = _family_cell("gemstones_350b", 3, simulations=32)
     grid = design.baselines[1]
     assert design.best.rmse < 0.75 * grid.rmse  # the simulations prefer the proposal clearly ...
@@ -262,7 +262,7 @@ def test_on_marin_a_family_never_tuned_on_the_design_errs_more_than_the_grid():
     # (76% of the budget), and errs 5.18% where the 20-tokens/param grid errs 3.77%; over the 11 candidates with
     # enough runs to fit, the simulated and the real errors rank opposite ways (Spearman -0.41). Over seeds 0-3 and
     # 3x the budget the design loses to the grid in every Marin corpus where it does not simply pick the grid
-    # (README, "Designing the ladder").
+    # (docs/design-validation.md).
     from scipy.stats import spearmanr
 
     pool, held = _marin_dclm()

@@ -31,3 +31,11 @@ def test_python_examples_run(index, tmp_path, monkeypatch):
     else:
         monkeypatch.chdir(tmp_path)
     exec(compile(code, f"README.md python block {index}", "exec"), {"__name__": "__readme__"})
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/design-validation.md"])
+def test_relative_links_point_at_files_in_the_repository(page):
+    path = README.parent / page
+    targets = re.findall(r"\]\(([^)#:\s]+)(?:#[^)]*)?\)", path.read_text())  # [text](target), not URLs or anchors
+    missing = [t for t in targets if not (path.parent / t).exists()]
+    assert targets and not missing, f"{page} links to files that are not there: {missing}"

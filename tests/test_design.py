@@ -139,6 +139,22 @@ def test_design_command_errors_are_one_line(capsys):
     assert "no published parameters for 'gpt4'" in capsys.readouterr().err
 
 
+def test_the_prior_defaults_to_the_named_laws_published_fit(capsys):
+    from scalinglaws.design import load_prior
+    from scalinglaws.laws import KAPLAN_PUBLISHED
+
+    assert load_prior(None, "kaplan") == ("kaplan", dict(KAPLAN_PUBLISHED), None)
+    assert load_prior(None) == ("chinchilla", dict(CHINCHILLA_PUBLISHED), None)
+    with pytest.raises(InputError, match="--law data_constrained has no published parameters to design from; give --prior FIT.json"):
+        load_prior(None, "data_constrained")
+    with pytest.raises(InputError, match="--law kaplan does not match the prior published:chinchilla"):
+        load_prior("published:chinchilla", "kaplan")
+    with pytest.raises(SystemExit) as exit_:
+        main(["design", "--law", "kaplan", "--target", "N=7e9,D=1.4e12", "--budget", "1e21", "--simulations", "8", "--json"])
+    assert exit_.value.code in (0, None)
+    assert json.loads(capsys.readouterr().out)["design"]["compute"] == pytest.approx(1e21, rel=1e-9)
+
+
 def checkpoint_pool() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Five runs (sizes 5e7..8e8), each logging a checkpoint every 2e9 tokens up to 4e10."""
     sizes = np.geomspace(5e7, 8e8, 5)

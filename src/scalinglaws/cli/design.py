@@ -49,7 +49,7 @@ def design_command(
     target: Annotated[str | None, typer.Option(help="The run to forecast: N=7e9,D=1.4e12 (or C=... with --objective optimal).")] = None,
     budget: Annotated[str | None, typer.Option(help="Total training compute of the ladder, FLOPs (e.g. 1e21).")] = None,
     law: Annotated[str | None, typer.Option("--law", "-l", help="Law of the prior (default: the prior's).")] = None,
-    prior: Annotated[str, typer.Option(help="published:chinchilla, published:kaplan, or a fit JSON.")] = "published:chinchilla",
+    prior: Annotated[str | None, typer.Option(help="published:chinchilla, published:kaplan, published:farseer, or a fit JSON (default: the law's published fit).")] = None,
     sizes: Annotated[str | None, typer.Option(help="Model sizes allowed, LOW:HIGH (default 2e7 to the target's N / 10).")] = None,
     objective: Annotated[str, typer.Option(help="'loss': the target's loss; 'optimal': N* at --target C=...")] = "loss",
     noise: Annotated[float | None, typer.Option(help="Seed noise, std of log loss (default: the prior fit's residuals, else 0.01).")] = None,
@@ -76,6 +76,7 @@ def design_command(
     proposal with --pool RUNS --backtest K on runs you already have.
     """
     law_name, params, prior_noise = load_prior(prior, law)
+    prior = prior or f"published:{law_name}"
     noise_value = noise if noise is not None else (prior_noise or DEFAULT_NOISE)
     if target is None and backtest is None:
         raise InputError("give --target N=...,D=... (the run to forecast), or --pool RUNS --backtest K to forecast the pool's K largest sizes")

@@ -658,12 +658,21 @@ def pool_grid(n_pool: np.ndarray, d_pool: np.ndarray, run_pool: np.ndarray, budg
     return best
 
 
-def load_prior(spec: str, law: str | None = None) -> tuple[str, dict[str, float], float | None]:
-    """``published:chinchilla`` or a fit JSON -> (law name, parameters, residual noise or None)."""
+def load_prior(spec: str | None, law: str | None = None) -> tuple[str, dict[str, float], float | None]:
+    """``published:chinchilla`` or a fit JSON -> (law name, parameters, residual noise or None).
+
+    Without a spec the prior is the published fit of ``law`` (Chinchilla's when no law is named either).
+    """
     from ..fitting import load_fit
     from ..laws import CHINCHILLA_PUBLISHED, FARSEER_PUBLISHED, KAPLAN_PUBLISHED
 
     published = {"chinchilla": CHINCHILLA_PUBLISHED, "kaplan": KAPLAN_PUBLISHED, "farseer": FARSEER_PUBLISHED}
+    if spec is None:
+        name = "chinchilla" if law is None else get_law(law).name
+        if name not in published:
+            raise InputError(f"--law {law} has no published parameters to design from; give --prior FIT.json, "
+                             f"a fit of {name} to your runs (scalinglaws fit RUNS --law {name} --json > FIT.json)")
+        spec = f"published:{name}"
     if spec.startswith("published:"):
         name = spec.partition(":")[2]
         if name not in published:

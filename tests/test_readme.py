@@ -39,3 +39,13 @@ def test_relative_links_point_at_files_in_the_repository(page):
     targets = re.findall(r"\]\(([^)#:\s]+)(?:#[^)]*)?\)", path.read_text())  # [text](target), not URLs or anchors
     missing = [t for t in targets if not (path.parent / t).exists()]
     assert targets and not missing, f"{page} links to files that are not there: {missing}"
+
+
+def test_the_design_validation_cells_match_the_tables_in_its_page():
+    import numpy as np
+    import pandas as pd
+
+    page = (README.parent / "docs" / "design-validation.md").read_text()
+    cells = pd.read_csv(README.parent / "docs" / "design-validation.csv")
+    missing = [f"{v:.2f}%" for v in cells[["design_are", "grid_are"]].to_numpy().ravel() if np.isfinite(v) and f"{v:.2f}%" not in page]
+    assert len(cells) == 51 and not missing, f"numbers in design-validation.csv that its page does not show: {missing}"

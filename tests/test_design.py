@@ -155,6 +155,22 @@ def test_the_prior_defaults_to_the_named_laws_published_fit(capsys):
     assert json.loads(capsys.readouterr().out)["design"]["compute"] == pytest.approx(1e21, rel=1e-9)
 
 
+def test_design_for_the_optimal_size_at_a_compute(capsys):
+    # --compute C is --objective optimal --target C=...; a simulated fit with no allocation (B or beta fitted to 0)
+    # counts as a failed fit instead of ending the command with a ZeroDivisionError, as it did.
+    with pytest.raises(SystemExit) as exit_:
+        main(["design", "--objective", "optimal", "--compute", "1e23", "--budget", "1e20", "--simulations", "8", "--json"])
+    assert exit_.value.code in (0, None)
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["target"] == {"C": 1e23} and doc["objective"] == "optimal"
+    assert doc["design"]["compute"] == pytest.approx(1e20, rel=1e-9)
+    assert math.isfinite(doc["design"]["interval_width"])
+    with pytest.raises(SystemExit) as exit_:
+        main(["design", "--compute", "1e23", "--budget", "1e20"])
+    assert exit_.value.code == 2
+    assert "--compute C goes with --objective optimal" in capsys.readouterr().err
+
+
 def checkpoint_pool() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Five runs (sizes 5e7..8e8), each logging a checkpoint every 2e9 tokens up to 4e10."""
     sizes = np.geomspace(5e7, 8e8, 5)

@@ -74,6 +74,19 @@ def test_frontier_and_intervals_from_replicates():
         frontier(fit, 1e24, 1e20)
 
 
+def test_a_fit_whose_data_term_does_not_fall_has_no_allocation():
+    # B = 0: loss does not depend on D, so nothing trades N against D. It used to raise ZeroDivisionError.
+    flat = Fit(CHINCHILLA, {**CHINCHILLA_PUBLISHED, "B": 0.0}, 0.0, Loss(), 0, "converged")
+    with pytest.raises(sl.FitError, match="no compute-optimal allocation at C=1e\\+23 .*B=0"):
+        compute_optimal(flat, 1e23)
+    # A replicate like it only drops out of the interval.
+    base = np.array([CHINCHILLA_PUBLISHED[p] for p in CHINCHILLA.parameter_names])
+    reps = np.tile(base, (50, 1)) * np.exp(0.02 * np.random.default_rng(1).standard_normal((50, 5)))
+    reps[0, CHINCHILLA.parameter_names.index("B")] = 0.0
+    plan = compute_optimal(published(bootstrap=Bootstrap(reps, 0.9, "run", 0)), 1e23)
+    assert np.isfinite(plan.intervals["N"]).all() and plan.intervals["N"][0] < plan.N < plan.intervals["N"][1]
+
+
 def make_isoflop_runs(noise=0.0, seed=0):
     """IsoFLOP runs from the published Chinchilla law: N* grows as C^(beta/(alpha+beta))."""
     rng = np.random.default_rng(seed)

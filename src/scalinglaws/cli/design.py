@@ -51,7 +51,8 @@ def design_command(
     law: Annotated[str | None, typer.Option("--law", "-l", help="Law of the prior (default: the prior's).")] = None,
     prior: Annotated[str | None, typer.Option(help="published:chinchilla, published:kaplan, published:farseer, or a fit JSON (default: the law's published fit).")] = None,
     sizes: Annotated[str | None, typer.Option(help="Model sizes allowed, LOW:HIGH (default 2e7 to the target's N / 10).")] = None,
-    objective: Annotated[str, typer.Option(help="'loss': the target's loss; 'optimal': N* at --target C=...")] = "loss",
+    objective: Annotated[str, typer.Option(help="'loss': the target's loss; 'optimal': N* at --target C=... (or --compute C)")] = "loss",
+    compute: Annotated[str | None, typer.Option(help="With --objective optimal: the compute budget whose N* to forecast, FLOPs (same as --target C=...).")] = None,
     noise: Annotated[float | None, typer.Option(help="Seed noise, std of log loss (default: the prior fit's residuals, else 0.01).")] = None,
     discrepancy: Annotated[float, typer.Option(help="Smooth misfit of the law in simulated worlds, std of log loss (0: trust the law exactly).")] = DISCREPANCY,
     length: Annotated[float, typer.Option(help="Length scale of that misfit, natural-log units.")] = LENGTH,
@@ -78,6 +79,10 @@ def design_command(
     law_name, params, prior_noise = load_prior(prior, law)
     prior = prior or f"published:{law_name}"
     noise_value = noise if noise is not None else (prior_noise or DEFAULT_NOISE)
+    if compute is not None:
+        if objective != "optimal" or target is not None:
+            raise InputError("--compute C goes with --objective optimal and takes the place of --target (for the loss of a run, give --target N=...,D=...)")
+        target = f"C={compute}"
     if target is None and backtest is None:
         raise InputError("give --target N=...,D=... (the run to forecast), or --pool RUNS --backtest K to forecast the pool's K largest sizes")
     goal = parse_pairs(target, "--target", "N=7e9,D=1.4e12 (or C=1e24 with --objective optimal)") if target is not None else {}

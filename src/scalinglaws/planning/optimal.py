@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import minimize_scalar
 
 from ..data.runs import FLOPS_PER_PARAM_TOKEN
-from ..errors import InputError
+from ..errors import FitError, InputError
 from ..fitting.result import Fit
 
 #: Search range of the numeric optimiser, in parameters.
@@ -50,6 +51,8 @@ def chinchilla_allocation(params: dict[str, float], compute: float) -> tuple[flo
     :math:`D^* = G^{-1} (C/6)^{\alpha/(\alpha+\beta)}` (Hoffmann et al. 2022, eq. 4).
     """
     a, b = params["alpha"], params["beta"]
+    if not all(math.isfinite(v) and v > 0 for v in (a, b, params["A"], params["B"])):
+        return math.nan, math.nan  # a term that does not fall: no interior optimum
     g = (a * params["A"] / (b * params["B"])) ** (1.0 / (a + b))
     budget = compute / FLOPS_PER_PARAM_TOKEN
     return g * budget ** (b / (a + b)), budget ** (a / (a + b)) / g
@@ -126,6 +129,10 @@ def compute_optimal(fit: Fit, compute: float, *, method: str = "auto", unique_to
         return n, d, loss
 
     n, d, loss = allocate(dict(fit.params))
+    if not (math.isfinite(n) and math.isfinite(d)):
+        shown = ", ".join(f"{k}={v:.3g}" for k, v in fit.params.items())
+        raise FitError(f"the fitted {fit.law.name} law has no compute-optimal allocation at C={compute:.3g} ({shown}): "
+                       "a term that does not fall with N or D leaves nothing to trade; refit with more runs spread over N and D")
     intervals: dict[str, tuple[float, float]] = {}
     level = None
     if fit.bootstrap is not None:

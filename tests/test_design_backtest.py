@@ -228,6 +228,12 @@ def test_design_command_backtests_on_the_pools_largest_sizes(capsys, tmp_path):
     code, out, _ = run_cli(capsys, "design", "--pool", str(path), "--backtest", "1", "--simulations", "8")
     assert code == 0 and f"{doc['backtest']['design_are']:.2%}" in out and f"{every:.2%}" in out
     assert len(doc["ties"]) > 5 and f"Within simulation noise of the proposal (5 of {len(doc['ties'])})" in out
+    # Each tie is backtested too, so the user sees how far apart ladders the simulations cannot separate are on real runs.
+    ties_are = doc["backtest"]["ties_are"]
+    assert len(ties_are) == len(doc["ties"]) and all(0 < e < 0.5 for e in ties_are) and max(ties_are) > 2 * min(ties_are)
+    assert len(ties_are) == 15 and min(ties_are) == pytest.approx(0.0036, abs=5e-5) and max(ties_are) == pytest.approx(0.0259, abs=5e-5)  # README
+    ties_table = out.split("Within simulation noise of the proposal")[1]
+    assert "real ARE" in ties_table and all(f"{e:.2%}" in ties_table for e in ties_are[:5])
 
 
 def test_design_command_backtest_errors(capsys, tmp_path):

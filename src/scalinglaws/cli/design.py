@@ -137,15 +137,17 @@ def design_command(
         from ..report.figures import design_figure
 
         save_plot(plot, lambda: design_figure(result), announce=not json_out)
-    real = None
+    real, tie_real = None, None
     if held is not None:
-        real = backtest_ladders([result.best.ladder, *(b.ladder for b in result.baselines)], pool_table, held)
+        judged = [result.best, *result.baselines]
+        errors = backtest_ladders([e.ladder for e in (*judged, *result.ties)], pool_table, held)
+        real, tie_real = errors[: len(judged)], errors[len(judged) :]
     if json_out:
         doc = result.to_dict()
         doc["notes"] = [*thinned, *doc["notes"]]
         if real is not None:
             doc["backtest"] = {"held_out": held[["N", "D", "loss"]].to_dict("records"), "design_are": _finite(real[0]),
-                               "baselines_are": [_finite(e) for e in real[1:]]}
+                               "baselines_are": [_finite(e) for e in real[1:]], "ties_are": [_finite(e) for e in tie_real]}
         emit_json(doc)
         return
     what = "loss" if objective == "loss" else "N*"
@@ -163,6 +165,10 @@ def design_command(
     stdout.print(table(f"95% interval width of the forecast {what} (relative), same budget", headers, rows, justify_numbers=True))
     if result.ties:
         shown = result.ties[:TIES_SHOWN]
-        stdout.print(table(f"Within simulation noise of the proposal ({len(shown)} of {len(result.ties)})", ["ladder", "compute / budget", "interval width", "RMSE"],
-                           [[e.ladder.name, _percent(e.ladder.compute / result.budget, 0), _percent(e.width), _percent(e.rmse)] for e in shown], justify_numbers=True))
+        rows = [[e.ladder.name, _percent(e.ladder.compute / result.budget, 0), _percent(e.width), _percent(e.rmse)] for e in shown]
+        headers = ["ladder", "compute / budget", "interval width", "RMSE"]
+        if tie_real is not None:
+            rows = [[*row, _percent(error, 2)] for row, error in zip(rows, tie_real, strict=False)]
+            headers.append("real ARE")
+        stdout.print(table(f"Within simulation noise of the proposal ({len(shown)} of {len(result.ties)})", headers, rows, justify_numbers=True))
     print_notes((*thinned, *result.notes))

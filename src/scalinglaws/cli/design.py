@@ -44,6 +44,18 @@ def _percent(value: float, digits: int = 1) -> str:
     return f"{value:.{digits}%}" if math.isfinite(value) else "no fit"
 
 
+def _ladder_table(title: str, evaluations, share: tuple[str, float, int], real=None):
+    """Judged ladders a row each: compute as a share of ``share`` (header, denominator, digits), width, RMSE and, after
+    a backtest, the real ARE."""
+    header, denominator, digits = share
+    rows = [[e.ladder.name, _percent(e.ladder.compute / denominator, digits), _percent(e.width), _percent(e.rmse)] for e in evaluations]
+    headers = ["ladder", header, "interval width", "RMSE"]
+    if real is not None:
+        rows = [[*row, _percent(error, 2)] for row, error in zip(rows, real, strict=True)]
+        headers.append("real ARE")
+    return table(title, headers, rows, justify_numbers=True)
+
+
 @app.command("design")
 def design_command(
     target: Annotated[str | None, typer.Option(help="The run to forecast: N=7e9,D=1.4e12 (or C=... with --objective optimal).")] = None,
@@ -155,20 +167,12 @@ def design_command(
     stdout.print(f"prior: {prior} ({law_name}), seed noise {noise_value:.2%}, {misfit}, {simulations} simulated fits per ladder, "
                  f"{len(result.candidates) + len(result.baselines)} ladders judged")
     stdout.print(table(f"Proposed ladder: {result.best.ladder.name}", ["N (params)", "D (tokens)", "C (FLOPs)", "D/N"], _rows(result.best.ladder.to_records())))
-    rows = [[e.ladder.name, _percent(e.ladder.compute / result.target_compute, 2), _percent(e.width), _percent(e.rmse)]
-            for e in (result.best, *result.baselines)]
-    headers = ["ladder", "compute / target's", "interval width", "RMSE"]
     if real is not None:
-        rows = [[*row, _percent(error, 2)] for row, error in zip(rows, real, strict=True)]
-        headers.append("real ARE")
         stdout.print(f"backtest: the {backtest} largest size(s) of the pool held out ({len(held)} run(s)); real ARE is each ladder's error on them")
-    stdout.print(table(f"95% interval width of the forecast {what} (relative), same budget", headers, rows, justify_numbers=True))
+    stdout.print(_ladder_table(f"95% interval width of the forecast {what} (relative), same budget", [result.best, *result.baselines],
+                               ("compute / target's", result.target_compute, 2), real))
     if result.ties:
         shown = result.ties[:TIES_SHOWN]
-        rows = [[e.ladder.name, _percent(e.ladder.compute / result.budget, 0), _percent(e.width), _percent(e.rmse)] for e in shown]
-        headers = ["ladder", "compute / budget", "interval width", "RMSE"]
-        if tie_real is not None:
-            rows = [[*row, _percent(error, 2)] for row, error in zip(rows, tie_real, strict=False)]
-            headers.append("real ARE")
-        stdout.print(table(f"Within simulation noise of the proposal ({len(shown)} of {len(result.ties)})", headers, rows, justify_numbers=True))
+        stdout.print(_ladder_table(f"Within simulation noise of the proposal ({len(shown)} of {len(result.ties)})", shown,
+                                   ("compute / budget", result.budget, 0), None if tie_real is None else tie_real[: len(shown)]))
     print_notes((*thinned, *result.notes))

@@ -28,9 +28,9 @@ from scipy.stats import spearmanr
 import scalinglaws.design.ladder as ladder_module
 from design_families import split, whole_family
 from scalinglaws.design import backtest_ladders, classic_ladder, design_ladder
-from scalinglaws.design.truths import CHECKPOINT_JITTER, World
+from scalinglaws.design.truths import World, draw_world
 from scalinglaws.fitting import fit
-from scalinglaws.laws import CHINCHILLA_PUBLISHED, get_law
+from scalinglaws.laws import CHINCHILLA_PUBLISHED
 from scalinglaws.predict import predict
 
 FAMILIES = ("gemstones", "opt", "gpt3", "misfitting", "gemstones_halflr", "datablations", "gemstones_cooldown",
@@ -54,17 +54,12 @@ class ResidualWorlds:
         return (weight @ residual) / (weight.sum(axis=1) + SHRINK)
 
     def draw(self, law, params, n, d, target, rng, *, noise, discrepancy=0.0, length=2.0, along="ratio", run=None) -> World:
-        law_obj = get_law(law)
-        n, d = np.asarray(n, dtype=float), np.asarray(d, dtype=float)
+        # The source first, then the prior law with seed noise alone (the package's own draw), times the source's misfit.
         source = self.sources[int(rng.integers(len(self.sources)))]
-        labels = np.arange(n.size) if run is None else np.unique(np.asarray(run), return_inverse=True)[1]
-        log_noise = (noise * rng.standard_normal(int(labels.max()) + 1))[labels]
-        if run is not None:
-            log_noise = log_noise + CHECKPOINT_JITTER * noise * rng.standard_normal(n.size)
-        mean = np.asarray(law_obj.function(dict(params), {"N": n, "D": d}), dtype=float)
+        n, d = np.asarray(n, dtype=float), np.asarray(d, dtype=float)
+        plain = draw_world(law, params, n, d, target, rng, noise=noise, run=run)
         tn, td = np.array([float(target["N"])]), np.array([float(target["D"])])
-        truth = float(law_obj.function(dict(params), {"N": tn, "D": td})[0]) * float(np.exp(self.misfit(source, tn, td)[0]))
-        return World(mean * np.exp(log_noise + self.misfit(source, n, d)), truth)
+        return World(plain.loss * np.exp(self.misfit(source, n, d)), plain.target * float(np.exp(self.misfit(source, tn, td)[0])))
 
 
 def main() -> None:

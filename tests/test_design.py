@@ -165,6 +165,13 @@ def test_design_for_the_optimal_size_at_a_compute(capsys):
     assert doc["target"] == {"C": 1e23} and doc["objective"] == "optimal"
     assert doc["design"]["compute"] == pytest.approx(1e20, rel=1e-9)
     assert math.isfinite(doc["design"]["interval_width"])
+    # At 0.1% of C nothing pins N*(C) down (the proposal's interval is 2.4 times N* wide) and the 20-tokens/param grid,
+    # all at one ratio, cannot place the optimum at all (982 times N*): both are said, not left to a bare number.
+    assert doc["design"]["interval_width"] == pytest.approx(2.43, abs=0.01)
+    grid = doc["baselines"][0]
+    assert grid["interval_width"] > 100
+    assert any(note.startswith("even the proposal's 95% interval is 243% of N*(C) wide") for note in doc["notes"])
+    assert f"'{grid['name']}': 95% interval 982x as wide as N*(C); all its runs sit at one tokens-per-parameter ratio" in " ".join(doc["notes"])
     with pytest.raises(SystemExit) as exit_:
         main(["design", "--compute", "1e23", "--budget", "1e20"])
     assert exit_.value.code == 2

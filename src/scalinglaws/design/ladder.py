@@ -600,6 +600,7 @@ def design_ladder(
     if ties:
         notes.append(f"{len(ties)} other ladder(s) within the budget are within simulation noise of the proposed one (a paired bootstrap "
                      f"over the {simulations} simulated worlds); of those, the proposal spends the most of the budget")
+    notes.extend(_unidentified_notes(best, baseline_results, objective))
     if best in baseline_results:
         notes.append(f"no candidate beat the baseline '{best.ladder.name}' beyond simulation noise; it is proposed as is")
     else:
@@ -607,6 +608,22 @@ def design_ladder(
     return Design(best, tuple(baseline_results), tuple(candidate_results), law_obj.name, dict(params), objective, dict(target), truth,
                   float(budget), float(noise), float(target_compute), tuple(notes), tuple(ties), discrepancy=float(discrepancy),
                   length=float(length), along=along)
+
+
+def _unidentified_notes(best: Evaluation, baselines: Sequence[Evaluation], objective: str) -> list[str]:
+    """Notes for intervals wider than the forecast itself: the ladder does not pin the target down."""
+    what = "N*(C)" if objective == "optimal" else "the target's loss"
+    notes = []
+    if best.width > 1:
+        notes.append(f"even the proposal's {LEVEL:.0%} interval is {best.width:.0%} of {what} wide: at this budget no candidate "
+                     "pins it down; raise --budget or take the interval, not the point, as the forecast")
+    for e in baselines:
+        if objective == "optimal" and e.width > 1 and e is not best:
+            ratios = np.log(np.asarray(e.ladder.D, float) / np.asarray(e.ladder.N, float))
+            why = "all its runs sit at one tokens-per-parameter ratio, which cannot place the optimum" if np.ptp(ratios) < 0.1 else \
+                "its runs do not place the optimum at this compute"
+            notes.append(f"'{e.ladder.name}': {LEVEL:.0%} interval {e.width:.3g}x as wide as N*(C); {why}")
+    return notes
 
 
 def snapped_grid(n_pool: np.ndarray, d_pool: np.ndarray) -> Ladder:

@@ -4,7 +4,7 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import run_cli
+from conftest import run_cli, shared_data
 
 from scalinglaws.laws import CHINCHILLA_PUBLISHED
 from scalinglaws.simulate import chinchilla_ladder, simulate_runs
@@ -132,3 +132,23 @@ def test_failed_fit_exits_1_and_says_so(capsys, monkeypatch):
     doc = json.loads(out)
     assert doc["status"].startswith("not converged: The maximum number of function evaluations")
     assert any(w["code"] == "not_converged" for w in doc["warnings"])
+
+
+def test_outputs_go_into_new_folders_and_a_folder_is_no_file(capsys, tmp_path):
+    # A --plot or -o path in a folder that does not exist yet creates the folder (as the report always did) instead of
+    # ending in a FileNotFoundError traceback; a folder given where a file is wanted, or read as a fit, is one line, exit 2.
+    fit_path, plot_path = tmp_path / "new" / "deeper" / "fit.json", tmp_path / "figs" / "fit.png"
+    code, _, err = run(capsys, "fit", "dataset:gemstones", "-o", str(fit_path), "--plot", str(plot_path), "-q")
+    assert code == 0, err
+    assert json.loads(fit_path.read_text())["law"] == "chinchilla" and plot_path.read_bytes()[:4] == b"\x89PNG"
+    code, _, err = run(capsys, "fit", "dataset:gemstones", "-o", str(tmp_path / "new"), "-q")
+    assert code == 2 and "the fit path" in err and "is a folder; give a file name inside it" in err
+    code, _, err = run(capsys, "predict", str(tmp_path), "N=1e9", "D=1e11")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Is a directory" in err and "Traceback" not in err
+
+
+def test_piped_tables_keep_every_digit(capsys):
+    # Redirected output used to be cut at 80 columns, turning cells into "2.147…"; piped tables are now 160 wide.
+    code, out, err = run(capsys, "hparams", "fit", str(shared_data("steplaw", "dense_lr_bs_loss.csv")))
+    assert code == 0, err
+    assert "…" not in out and "2.147e+08" in out and "quadratic" in out

@@ -35,6 +35,10 @@ def main(argv: list[str] | None = None) -> None:
     except (FitError, ScalingLawsError) as exc:
         stderr.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         sys.exit(1)
+    except OSError as exc:  # a file that cannot be read or written: say which and why, as one line
+        where = f": {exc.filename}" if exc.filename else ""
+        stderr.print(f"[red]error:[/red] {escape((exc.strerror or str(exc)) + where)}", soft_wrap=True)
+        sys.exit(2)
 
 
 __all__ = ["app", "main"]

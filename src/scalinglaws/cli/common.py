@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -24,7 +25,9 @@ from rich.table import Table
 from ..data.runs import ROLES
 from ..errors import InputError
 
-stdout = Console(highlight=False)
+# Piped or redirected output is read later, not in an 80-column window: give tables room so that no cell is folded.
+_PIPED_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
+stdout = Console(highlight=False, width=_PIPED_WIDTH)
 stderr = Console(stderr=True, highlight=False)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")]
@@ -124,7 +127,7 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[obj
     """A table with its title on a line of its own (so it never wraps to the table's width)."""
     t = Table(header_style="bold")
     for i, c in enumerate(columns):
-        t.add_column(c, justify="right" if justify_numbers and i > 0 else "left")
+        t.add_column(c, justify="right" if justify_numbers and i > 0 else "left", overflow="fold")  # never drop digits
     for row in rows:
         t.add_row(*[fmt(v) for v in row])
     return Group(Text(title, style="bold"), t) if title else t

@@ -6,13 +6,13 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .. import __version__
 from ..errors import InputError
+from ..outputs import output_path
 from ..fitting.result import FitWarning, read_fit_json
 from .laws import CurveLaw, get_curve_law
 
@@ -104,7 +104,7 @@ class CurveFit:
         return out
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        Path(path).write_text(json.dumps(_json_safe(self.to_dict()), indent=2) + "\n")
+        output_path(path, "fit").write_text(json.dumps(_json_safe(self.to_dict()), indent=2) + "\n")
 
 
 def _json_safe(value: object) -> object:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..outputs import output_path
 from ..laws.base import Law, get_law
 from .objectives import Loss
 
@@ -146,7 +147,7 @@ class Fit:
         return json.dumps(self.to_dict(), indent=2, allow_nan=False)
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        Path(path).write_text(self.to_json() + "\n")
+        output_path(path, "fit").write_text(self.to_json() + "\n")
 
 
 def _finite_or_none(value: float) -> float | None:

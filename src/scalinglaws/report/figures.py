@@ -15,6 +15,7 @@ import numpy as np
 
 from ..data.runs import Runs
 from ..errors import InputError
+from ..outputs import output_path
 from ..fitting.result import Fit
 
 UNITS = {"N": "parameters", "D": "tokens", "C": "FLOPs", "U": "unique tokens", "step": "steps"}
@@ -37,7 +38,7 @@ def save_figure(figure, path: str | os.PathLike[str]) -> None:
     suffix = os.path.splitext(os.fspath(path))[1].lower()
     if suffix not in FORMATS:
         raise InputError(f"--plot must end in {', '.join(FORMATS)}, got {os.fspath(path)!r}")
-    figure.savefig(path, dpi=150, bbox_inches="tight")
+    figure.savefig(output_path(path, "figure"), dpi=150, bbox_inches="tight")
     _pyplot().close(figure)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..fitting.result import Fit
+from ..outputs import output_path
 from . import interactive
 from .content import Report
 
@@ -154,8 +155,7 @@ def check_report_path(path: str | os.PathLike[str]) -> Path:
 
 def write_report(report: Report, path: str | os.PathLike[str]) -> Path:
     """Write the report to ``path`` (an ``.html`` file) and return the path."""
-    target = check_report_path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = output_path(check_report_path(path), "report")
     target.write_text(render_html(report), encoding="utf-8")
     return target
 

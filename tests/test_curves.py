@@ -1,6 +1,7 @@
 """Learning curves under LR schedules (issue 7): schedules, areas, laws, joint fits, predictions, forecasts, CLI."""
 
 import json
+import os
 import warnings
 
 import numpy as np
@@ -13,6 +14,7 @@ from scalinglaws.curves import (
     MULTI_POWER,
     Curve,
     ScheduleExtrapolationWarning,
+    ScheduleMismatchWarning,
     ZeroLearningRateWarning,
     areas,
     backtest_forecast,
@@ -372,7 +374,8 @@ def test_read_curves_from_a_table_with_lr_or_schedule():
         (logged,) = read_curves(frame)
     assert logged.total_steps == 400 and logged.schedule == "logged"
     np.testing.assert_allclose(logged.lr[3::4], lr[3::4])
-    (planned,) = read_curves(frame[1:], schedule="cosine:peak=1e-3,warmup=10", steps=1000)
+    with pytest.warns(ScheduleMismatchWarning, match="disagrees with the logged LR"):  # a 1000-step cosine is not the logged 400-step one
+        (planned,) = read_curves(frame[1:], schedule="cosine:peak=1e-3,warmup=10", steps=1000)
     assert planned.total_steps == 1000 and planned.steps[-1] == 400
     with pytest.raises(InputError, match=r"no learning rate: give the schedule \(--schedule SPEC"):
         read_curves(frame[["step", "loss"]])
@@ -508,3 +511,152 @@ def test_cli_bad_input_exits_2_with_one_line(capsys, runs_csv, args, match):
     assert code == 2 and out == ""
     assert err.startswith("error:") and len(err.strip().splitlines()) <= 3
     assert match in " ".join(err.split())
+
+
+# --- QA fixes -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fit_json(runs_csv, tmp_path):
+    path = tmp_path / "fit.json"
+    fit_curves(read_curves(runs_csv, columns={"lr": "eta"})).save(path)
+    return path
+
+
+def test_one_point_is_the_last_step(capsys, fit_json):
+    fit = load_curve_fit(fit_json)
+    prediction = predict_curve(fit, "wsd:peak=1e-3,warmup=100", steps=3000, points=1)
+    assert prediction.steps.tolist() == [3000]
+    assert prediction.final_loss == pytest.approx(predict_curve(fit, "wsd:peak=1e-3,warmup=100", steps=3000, at=[3000]).final_loss)
+    code, out, err = run_cli(capsys, "curve", "predict", str(fit_json), "--schedule", "wsd:peak=1e-3,warmup=100", "--steps", "3000",
+                             "--points", "1")
+    assert code == 0, err
+    assert "final loss at step 3000" in out
+
+
+def _lr_table(tmp_path):
+    """A constant-LR run at 1e-3 (100 warm-up steps) logged with its LR every 50 steps to 2000."""
+    (curve,) = simulate(LR_ANNEALING, TRUTH, ["constant:peak=1e-3,warmup=100"], 2000, 50)
+    path = tmp_path / "runs.csv"
+    pd.DataFrame({"step": curve.steps, "loss": curve.loss, "lr": curve.lr[curve.steps - 1]}).to_csv(path, index=False)
+    return path
+
+
+def test_a_schedule_that_disagrees_with_the_logged_lr_is_warned(capsys, tmp_path):
+    path = _lr_table(tmp_path)
+    with pytest.warns(ScheduleMismatchWarning, match=r"run 'run': the schedule cosine:peak=0.001,warmup=100 disagrees with the logged LR"):
+        (curve,) = read_curves(path, schedule="cosine:peak=1e-3,warmup=100")
+    assert curve.schedule == "cosine:peak=0.001,warmup=100"  # the spec replaces the log (documented), with the warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a spec that matches the log within 5% of the peak is not warned about
+        read_curves(path, schedule="constant:peak=1.02e-3,warmup=100")
+    code, out, err = run_cli(capsys, "curve", "fit", str(path), "--schedule", "cosine:peak=1e-3,warmup=100", "-q")
+    assert "disagrees with the logged LR" in " ".join(err.split()) and "replaces the logged one" in " ".join(err.split())
+    code, out, err = run_cli(capsys, "curve", "fit", str(path), "--schedule", "cosine:peak=1e-3,warmup=100", "--json")
+    assert "schedule_mismatch" in [w["code"] for w in json.loads(out)["warnings"]]
+
+
+def test_from_run_keeps_the_logged_lr_and_takes_the_schedule_beyond_it(capsys, tmp_path):
+    # Logged at a constant 1e-3 to step 2000; the plan is a cosine to 4000 (which would be half-decayed by step 2000).
+    path = _lr_table(tmp_path)
+    spec = "cosine:peak=1e-3,warmup=100"
+    with pytest.warns(ScheduleMismatchWarning, match="the logged LR is used up to step 2000 and the schedule after it"):
+        (curve,) = read_curves(path, schedule=spec, steps=4000, keep_logged_lr=True)
+    np.testing.assert_allclose(curve.lr[99:2000], 1e-3)
+    np.testing.assert_allclose(curve.lr[2000:], learning_rates(spec, 4000)[2000:])
+    assert curve.schedule == "logged to step 2000, then cosine:peak=0.001,warmup=100"
+    code, out, err = run_cli(capsys, "curve", "predict", "--from-run", str(path), "--schedule", spec, "--steps", "4000",
+                             "--bootstrap", "0", "--json")
+    assert code == 0, err
+    forecast = json.loads(out)
+    messages = " ".join(w["message"] for w in forecast["warnings"])
+    assert "schedule_mismatch" in [w["code"] for w in forecast["warnings"]]
+    assert "has decayed only 0% below its peak LR so far" in messages  # from the logged LR, not the spec's 50%
+
+
+def test_cli_exit_1_when_a_forecast_or_backtest_fit_does_not_converge(capsys, monkeypatch, runs_csv, tmp_path):
+    import dataclasses
+
+    from scalinglaws.curves import backtest as backtest_module
+    from scalinglaws.curves import forecast as forecast_module
+
+    def stalled(*args, **kwargs):
+        return dataclasses.replace(fit_curves(*args, **kwargs), status="maximum number of function evaluations exceeded")
+
+    monkeypatch.setattr(backtest_module, "fit_curves", stalled)
+    monkeypatch.setattr(forecast_module, "fit_curves", stalled)
+    for extra in ([], ["--json"]):
+        code, out, err = run_cli(capsys, "curve", "backtest", str(runs_csv), "--col", "lr=eta", "--law", "lr_annealing", *extra)
+        assert code == 1, (extra, err)
+    path = _lr_table(tmp_path)
+    args = ["curve", "predict", "--from-run", str(path), "--schedule", "constant:peak=1e-3,warmup=100", "--steps", "3000",
+            "--bootstrap", "0", "--interval", "bootstrap"]
+    code, out, err = run_cli(capsys, *args, "--json")
+    assert code == 1 and json.loads(out)["fit_status"] == "maximum number of function evaluations exceeded"
+    code, out, err = run_cli(capsys, *args)
+    assert code == 1 and "final loss at step 3000" in out and "did not converge" in out
+
+
+def test_directories_are_one_clear_error(capsys, tmp_path):
+    empty = tmp_path / "emptydir"
+    empty.mkdir()
+    with pytest.raises(InputError, match="is a directory, not a saved curve fit"):
+        load_curve_fit(empty)
+    code, out, err = run_cli(capsys, "curve", "predict", str(empty), "--schedule", "cosine:peak=1e-3", "--steps", "100")
+    assert code == 2 and out == "" and "is a directory, not a saved curve fit" in " ".join(err.split())
+    logs = tmp_path / "logs"
+    (logs / "sub").mkdir(parents=True)
+    (logs / "sub" / "events.out.tfevents.1").write_text("junk")
+    os.mkfifo(logs / "pipe")  # neither an event file nor a folder: the TensorBoard reader lists it as a folder
+    with pytest.raises(InputError, match="cannot read .* as logged curves: Not a directory"):
+        read_curves(logs, schedule="cosine:peak=1e-3")
+    code, out, err = run_cli(capsys, "curve", "fit", str(logs), "--schedule", "cosine:peak=1e-3")
+    assert code == 2 and out == "" and err.startswith("error:") and len(err.strip().splitlines()) <= 3
+    assert "as logged curves: Not a directory" in " ".join(err.split())
+
+
+@pytest.mark.parametrize(("rows", "match"), [
+    ("600,-2.5,1e-3", r"column 'loss' must be > 0 \(a loss in nats or bits\): run 'run', step 600 has -2.5"),
+    ("600,0,1e-3", r"column 'loss' must be > 0 .*: run 'run', step 600 has 0"),
+    ("600,2.5,-1e-3", r"column 'lr': run 'run', step 600 has -0.001; learning rates must be >= 0"),
+])
+def test_bad_losses_and_learning_rates_name_the_logged_row(capsys, tmp_path, rows, match):
+    path = tmp_path / "bad.csv"
+    path.write_text("step,loss,lr\n100,3.0,1e-3\n200,2.8,1e-3\n300,2.7,1e-3\n400,2.6,1e-3\n500,2.55,1e-3\n" + rows + "\n")
+    with pytest.raises(InputError, match=match):
+        read_curves(path)
+    code, out, err = run_cli(capsys, "curve", "fit", str(path))
+    assert code == 2 and out == ""
+    assert "np.float64" not in err
+    with pytest.raises(InputError, match="losses must be > 0, step 2 has -1"):
+        Curve(lr=np.full(2, 1e-3), steps=[1, 2], loss=[2.0, -1.0])
+    with pytest.raises(InputError, match="step 2 has -0.001$"):
+        Curve(lr=[1e-3, -1e-3], steps=[1, 2])
+
+
+@pytest.mark.parametrize(("args", "match"), [
+    (["curve", "fit", "RUNS", "--col", "lr=eta", "--bootstrap", "1"], "--bootstrap must be 0 (no intervals) or an integer >= 2"),
+    (["curve", "backtest", "RUNS", "--col", "lr=eta", "--bootstrap", "1"], "--bootstrap must be 0 (no intervals) or an integer >= 2"),
+    (["curve", "predict", "--from-run", "LOG", "--schedule", "constant:peak=1e-3", "--steps", "3000", "--bootstrap", "1"],
+     "--bootstrap must be 0 (no intervals) or an integer >= 2"),
+    (["curve", "predict", "--from-run", "LOG", "--schedule", "constant:peak=1e-3", "--steps", "3000", "--points", "0"],
+     "points must be a positive integer, got 0"),
+    (["curve", "fit", "RUNS", "--col", "lr=eta", "--fix", "alpha=0.5", "--fix", "alpha=0.6"], "--fix gives alpha more than once"),
+    (["curve", "fit", "RUNS", "--col", "lr=eta", "--lam", "fit", "--fix", "lam=0.9"], "lam is given twice"),
+    (["curve", "predict"], "curve predict needs FIT (a fit saved by `scalinglaws curve fit RUNS -o FIT.json`) or --from-run RUNS"),
+])
+def test_cli_more_bad_input_exits_2(capsys, runs_csv, tmp_path, args, match):
+    log = tmp_path / "log.csv"
+    pd.read_csv(runs_csv).query("run == 'run0'")[["step", "loss"]].to_csv(log, index=False)
+    args = [str(runs_csv) if a == "RUNS" else str(log) if a == "LOG" else a for a in args]
+    code, out, err = run_cli(capsys, *args)
+    assert code == 2 and out == ""
+    assert match in " ".join(err.split())
+
+
+def test_fix_help_names_the_annealing_coefficient_of_each_law(capsys):
+    code, out, err = run_cli(capsys, "curve", "fit", "--help")
+    text = " ".join(out.replace("│", " ").split())
+    assert "--fix C=0 (lr_annealing) or --fix B=0 (multi_power)" in text
+    with pytest.raises(InputError, match="lam is given twice"):
+        fit_curves(simulate(LR_ANNEALING, TRUTH, ["cosine:peak=1e-3,warmup=100"], 1000, 100), lam=0.99, fixed={"lam": 0.9})

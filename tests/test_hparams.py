@@ -494,3 +494,45 @@ def test_cli_hparams_bad_input(capsys, args, match):
     code, out, err = run_cli(capsys, *args)
     assert code == 2 and out == ""
     assert match in " ".join(err.split())
+
+
+# --- QA fixes -------------------------------------------------------------------------------------
+
+
+def test_recommend_rejects_n_d_and_c_that_disagree(capsys):
+    with pytest.raises(InputError, match=r"N, D and C disagree: C = 1e\+20 FLOPs but 6 N D = 5.88e\+22"):
+        recommend(N=7e9, D=1.4e12, C=1e20)
+    assert recommend(N=7e9, D=1.4e12, C=5.9e22)[0].lr == pytest.approx(recommend(N=7e9, D=1.4e12)[0].lr)  # within 10%: accepted
+    code, out, err = run_cli(capsys, "hparams", "--N", "7e9", "--D", "1.4e12", "--C", "1e20")
+    assert code == 2 and out == "" and "N, D and C disagree" in " ".join(err.split())
+
+
+def test_critical_batch_reads_a_learning_curve_layout_without_roles(capsys, tmp_path, rng):
+    path = tmp_path / "batch_sweep.csv"
+    simulated_curves(rng).to_csv(path, index=False)  # columns run, batch, step, loss
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataCleaningWarning)
+        fit = critical_batch_size(path, target_loss=2.6, smooth=5, bootstrap=0)
+    assert fit.target_loss == 2.6 and fit.b_crit == pytest.approx(300, rel=0.05) and "run" in fit.runs.columns
+    for roles in ([], ["--col", "steps=step"]):
+        code, out, err = run_cli(capsys, "hparams", "critical-batch", str(path), *roles, "--target-loss", "2.6", "--smooth", "5",
+                                 "--bootstrap", "0", "--json")
+        assert code == 0, err
+        assert json.loads(out)["b_crit"] == pytest.approx(fit.b_crit, rel=1e-12)
+
+
+def test_cli_critical_batch_unbounded_is_a_failed_fit(capsys, tmp_path):
+    path = tmp_path / "perfect.csv"
+    pd.DataFrame({"batch": BATCHES[:5], "steps": 1e6 / BATCHES[:5]}).to_csv(path, index=False)  # steps fall as 1/B: no bend
+    code, out, err = run_cli(capsys, "hparams", "critical-batch", str(path), "--bootstrap", "0")
+    assert code == 1
+    assert "B_crit (batch units)" in out and "the fit failed (B_crit not bounded by the data)" in " ".join(out.split())
+    assert "the data cannot bound B_crit" in " ".join(err.split())
+    code, out, err = run_cli(capsys, "hparams", "critical-batch", str(path), "--bootstrap", "0", "--json")
+    assert code == 1 and json.loads(out)["status"] == "B_crit not bounded by the data"
+
+
+def test_sweep_fit_without_the_default_loss_column_says_to_name_it():
+    sweep = pd.DataFrame({"N": [1.0], "D": [1.0], "lr": [1.0], "bs": [1.0], "loss": [2.0]})
+    with pytest.raises(InputError, match=r"lacks column\(s\) 'smooth loss'.*name yours with --loss COLUMN"):
+        fit_hparam_sweep(sweep)

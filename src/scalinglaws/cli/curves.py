@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from pathlib import Path
 from typing import Annotated
@@ -24,6 +25,7 @@ from ..curves import (
 )
 from ..curves.laws import curve_law_names
 from ..errors import InputError, ScalingLawWarning
+from ..fitting.result import FitWarning
 from .common import (
     ColOption,
     JsonOption,
@@ -54,7 +56,8 @@ LamOption = Annotated[str | None, typer.Option("--lam", help="Momentum lambda of
 BootstrapOption = Annotated[int, typer.Option("--bootstrap", help="Bootstrap replicates for intervals (over runs if 3+, else residual blocks).")]
 LevelOption = Annotated[float, typer.Option(help="Coverage of the intervals.")]
 SeedOption = Annotated[int, typer.Option(help="Seed of the bootstrap.")]
-FixOption = Annotated[list[str] | None, typer.Option("--fix", help="Hold a parameter: --fix gamma=0.5, or --fix C=0 to switch the annealing term off (repeatable).")]
+FixOption = Annotated[list[str] | None, typer.Option("--fix", help="Hold a parameter: --fix alpha=0.5, or switch the annealing term off with "
+                                                                  "--fix C=0 (lr_annealing) or --fix B=0 (multi_power) (repeatable, once per parameter).")]
 RunScheduleOption = Annotated[list[str] | None, typer.Option("--run-schedule", help="The schedule of one run logged without an LR: "
                                                                                    "--run-schedule RUN=SPEC (repeatable), e.g. c4=cosine:peak=2e-4,warmup=520,min_ratio=0.1.")]
 
@@ -91,11 +94,37 @@ def _schedules(schedule: str | None, run_schedules: list[str] | None) -> str | d
 def _fixed(specs: list[str] | None) -> dict[str, float] | None:
     if not specs:
         return None
+    names = [spec.partition("=")[0].strip() for spec in specs]
+    repeated = sorted({name for name in names if name and names.count(name) > 1})
+    if repeated:
+        raise InputError(f"--fix gives {', '.join(repeated)} more than once ({', '.join(s for s in specs if s.partition('=')[0].strip() in repeated)}); "
+                         "give each parameter once")
     values = parse_assignments(specs, "--fix")
     for name, items in values.items():
         if len(items) != 1:
             raise InputError(f"--fix {name} takes one value, got {len(items)}")
     return {name: items[0] for name, items in values.items()}
+
+
+def _replicates(n: int) -> int:
+    """--bootstrap: 0 (no intervals) or at least 2 replicates (one gives a degenerate interval)."""
+    if n < 0 or n == 1:
+        raise InputError(f"--bootstrap must be 0 (no intervals) or an integer >= 2 (replicates), got {n}")
+    return n
+
+
+def _read(runs: str, **options: object) -> tuple[tuple[Curve, ...], tuple[FitWarning, ...]]:
+    """read_curves, with its warnings (rows dropped, a schedule that disagrees with the logged LR) kept to report with the result."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        curves = read_curves(runs, **options)  # type: ignore[arg-type]
+    found = []
+    for w in caught:
+        if issubclass(w.category, ScalingLawWarning):
+            found.append(FitWarning(getattr(w.category, "code", "warning"), str(w.message)))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return curves, tuple(found)
 
 
 def _fit_table(result: CurveFit):
@@ -134,11 +163,12 @@ def fit_command(
     quiet: QuietOption = False,
 ) -> None:
     """Fit a learning-curve law jointly to runs with known LR schedules (--schedule SPEC or an lr column)."""
-    curves = read_curves(runs, schedule=_schedules(schedule, run_schedule), steps=steps, columns=parse_columns(col), bin_width=bin_width)
+    curves, read_warnings = _read(runs, schedule=_schedules(schedule, run_schedule), steps=steps, columns=parse_columns(col), bin_width=bin_width)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScalingLawWarning)  # recorded on the result and printed below
         result = fit_curves(curves, law, lam=_lam(lam), fixed=_fixed(fix), min_step=min_step, loss=loss, delta=delta,
-                            bootstrap=n_bootstrap, level=level, seed=seed)
+                            bootstrap=_replicates(n_bootstrap), level=level, seed=seed)
+    result = dataclasses.replace(result, warnings=read_warnings + result.warnings)
     if output is not None:
         result.save(output)
     if json_out:
@@ -199,6 +229,9 @@ def predict_command(
     json_out: JsonOption = False,
 ) -> None:
     """Predict the loss curve of a schedule from a fit, or forecast the final loss of a run in progress."""
+    if fit_path is None and from_run is None and schedule is None:
+        raise InputError("curve predict needs FIT (a fit saved by `scalinglaws curve fit RUNS -o FIT.json`) or --from-run RUNS (a run in "
+                         "progress), and the schedule: --schedule SPEC (e.g. cosine:peak=3e-4,warmup=500) with --steps N or steps= in the spec")
     if schedule is None:
         raise InputError("give the schedule to predict: --schedule SPEC (e.g. cosine:peak=3e-4,warmup=500) with --steps N or steps= in the spec")
     if (fit_path is None) == (from_run is None):
@@ -218,23 +251,28 @@ def predict_command(
             final_level = prediction.level
             title = f"{result.law.name} prediction under {prediction.schedule}"
         else:
-            curves = read_curves(from_run, schedule=schedule, steps=steps, columns=parse_columns(col), bin_width=bin_width)
+            curves, read_warnings = _read(from_run, schedule=schedule, steps=steps, columns=parse_columns(col), bin_width=bin_width,
+                                          keep_logged_lr=True)
             if len(curves) != 1:
                 raise InputError(f"--from-run needs the log of one run; {from_run!r} holds {len(curves)} runs ({', '.join(c.name for c in curves[:5])})")
             (curve,) = curves
             priors = [load_curve_fit(path) for path in prior or ()]
-            forecast = forecast_run(curve, law, prior=priors or None, interval=interval, bootstrap=n_bootstrap, level=level, seed=seed,
-                                    points=points, lam=_lam(lam), fixed=_fixed(fix), min_step=min_step)
+            forecast = forecast_run(curve, law, prior=priors or None, interval=interval, bootstrap=_replicates(n_bootstrap), level=level,
+                                    seed=seed, points=points, lam=_lam(lam), fixed=_fixed(fix), min_step=min_step)
             prediction, lr, observed = forecast.prediction, curve.lr, curves
-            document, found = forecast.to_dict(), forecast.warnings
+            found = read_warnings + forecast.warnings
+            document = {**forecast.to_dict(), "warnings": [w.to_dict() for w in found]}
             final_interval, final_level = forecast.interval, forecast.level
             title = f"{law} forecast of run {curve.name!r} (logged to step {forecast.observed_until} of {forecast.final_step})"
     if plot is not None:
         from ..curves.figures import curve_figure
 
         save_plot(plot, lambda: curve_figure(prediction, lr=lr, observed=observed), announce=not json_out)
+    failed = from_run is not None and not forecast.fit.converged
     if json_out:
         emit_json(document)
+        if failed:
+            raise typer.Exit(1)
         return
     _show_prediction(prediction, title)
     final = f"final loss at step {int(prediction.steps[-1])}: {fmt(prediction.final_loss, 5)}"
@@ -243,7 +281,11 @@ def predict_command(
     stdout.print(final)
     if from_run is not None and forecast.interval_method:
         stdout.print(f"final interval: {forecast.interval_method}", soft_wrap=True)
+    if failed:
+        stdout.print(f"status: {forecast.fit.status} (the fit behind the forecast did not converge)")
     print_warnings(found)
+    if failed:
+        raise typer.Exit(1)
 
 
 def _backtest_rows(result: ScheduleBacktest, intervals: bool) -> list[list[object]]:
@@ -278,16 +320,19 @@ def backtest_command(
     json_out: JsonOption = False,
 ) -> None:
     """Fit each law on the other schedules' runs and score its prediction of the held-out run's whole curve."""
-    curves = read_curves(runs, schedule=_schedules(schedule, run_schedule), steps=steps, columns=parse_columns(col), bin_width=bin_width)
+    curves, read_warnings = _read(runs, schedule=_schedules(schedule, run_schedule), steps=steps, columns=parse_columns(col), bin_width=bin_width)
     result = backtest_schedules(list(curves), law or list(curve_law_names()), holdout=holdout or None, min_step=min_step, lam=_lam(lam),
-                                fixed=_fixed(fix), bootstrap=n_bootstrap, level=level, seed=seed)
+                                fixed=_fixed(fix), bootstrap=_replicates(n_bootstrap), level=level, seed=seed)
+    failed = not (result.table["status"] == "converged").all()
     if plot is not None:
         from ..curves.figures import backtest_figure
 
         held = {c.name for c in result.heldout}
         save_plot(plot, lambda: backtest_figure(result, fitted=[c for c in curves if c.name not in held]), announce=not json_out)
     if json_out:
-        emit_json(result.to_dict())
+        emit_json({**result.to_dict(), "warnings": [w.to_dict() for w in read_warnings]})
+        if failed:
+            raise typer.Exit(1)
         return
     intervals = bool(result.table["lower"].notna().any())
     stdout.print(table("Held-out schedules: absolute relative error of each law's prediction",
@@ -300,5 +345,6 @@ def backtest_command(
     codes = sorted({c for text in result.table["warnings"] for c in str(text).split(",") if c})
     if codes:
         stdout.print(f"warnings raised by the fits and predictions (per row in --json): {', '.join(codes)}", soft_wrap=True)
-    if not (result.table["status"] == "converged").all():
+    print_warnings(read_warnings)
+    if failed:
         raise typer.Exit(1)

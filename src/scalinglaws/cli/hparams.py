@@ -167,6 +167,7 @@ def critical_batch_command(
             document["kaplan"] = kaplan_doc
         emit_json(document)
         print_warnings(result.warnings)
+        _exit_unless_converged(result.status, json_out)
         return
     stdout.print(table("Steps to the target per run", ["batch", "steps", "examples (B S)", "fitted steps", "log residual"],
                        [[fmt(r.batch, 4), fmt(r.steps, 5), fmt(r.examples, 4), fmt(r.fitted_steps, 5), f"{r.residual:+.3f}"]
@@ -184,3 +185,14 @@ def critical_batch_command(
                      soft_wrap=True)
     stdout.print(f"[dim]{result.method}[/dim]", soft_wrap=True)
     print_warnings(result.warnings)
+    _exit_unless_converged(result.status, json_out)
+
+
+def _exit_unless_converged(status: str, json_out: bool) -> None:
+    """Exit 1 (a failed fit) when B_crit is not bounded by the data: the value printed is only the search limit."""
+    if status == "converged":
+        return
+    if not json_out:
+        print_notes([f"the fit failed ({status}): the B_crit above is the edge of the search, not an estimate; "
+                     "add runs at batch sizes where the steps-to-target trade-off bends"])
+    raise typer.Exit(1)

@@ -14,7 +14,7 @@
 
 from .areas import annealing_area, areas, discounted_cumsum, effective_lr, forward_area, warmup_length
 from .backtest import ScheduleBacktest, backtest_schedules
-from .checks import ScheduleExtrapolationWarning, ZeroLearningRateWarning, schedule_summary
+from .checks import ScheduleExtrapolationWarning, ScheduleMismatchWarning, ZeroLearningRateWarning, schedule_summary
 from .data import Curve, bin_curve, lr_from_log, read_curves, schedule_curve, truncate_curve
 from .fit import fit_curves
 from .laws import CURVE_LAWS, LR_ANNEALING, MULTI_POWER, CurveLaw, curve_law_names, get_curve_law, register_curve_law
@@ -36,6 +36,7 @@ __all__ = [
     "ScheduleBacktest",
     "Schedule",
     "ScheduleExtrapolationWarning",
+    "ScheduleMismatchWarning",
     "ZeroLearningRateWarning",
     "annealing_area",
     "areas",

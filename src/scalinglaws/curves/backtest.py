@@ -196,6 +196,8 @@ def backtest_schedules(
     for c in curves:
         if c.loss is None:
             raise InputError(f"run {c.name!r} has no logged losses")
+    if bootstrap == 1:
+        raise InputError("bootstrap must be 0 (no intervals) or an integer >= 2 (replicates), got 1")
     if isinstance(laws, (str, CurveLaw)):
         laws = [laws]
     resolved = [get_curve_law(law) for law in laws]

@@ -29,6 +29,12 @@ class ScheduleExtrapolationWarning(ScalingLawWarning):
     code = "schedule_extrapolation"
 
 
+class ScheduleMismatchWarning(ScalingLawWarning):
+    """A schedule spec disagrees with the learning rate logged in the data for the same run."""
+
+    code = "schedule_mismatch"
+
+
 #: A new schedule whose peak is outside [fitted min / this, fitted max * this] is "far".
 PEAK_FACTOR = 1.5
 #: A new schedule whose forward area exceeds this multiple of the largest fitted one is "far".
@@ -102,6 +108,7 @@ __all__ = [
     "AREA_FACTOR",
     "PEAK_FACTOR",
     "ScheduleExtrapolationWarning",
+    "ScheduleMismatchWarning",
     "ZeroLearningRateWarning",
     "compare_to_fitted",
     "schedule_summary",

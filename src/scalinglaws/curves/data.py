@@ -18,7 +18,11 @@ import pandas as pd
 from ..data.readers import read_runs
 from ..data.runs import Runs
 from ..errors import DataCleaningWarning, InputError
+from .checks import ScheduleMismatchWarning
 from .schedules import Schedule, learning_rates, parse_schedule
+
+#: A schedule spec and a logged LR that differ by more than this fraction of the logged peak at some logged step disagree.
+LR_MISMATCH = 0.05
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,7 +50,7 @@ class Curve:
             raise InputError(f"run {self.name!r}: lr must be a non-empty 1-D array (one value per step), got shape {lr.shape}")
         if not np.all(np.isfinite(lr)) or np.any(lr < 0):
             bad = int(np.flatnonzero(~np.isfinite(lr) | (lr < 0))[0])
-            raise InputError(f"run {self.name!r}: learning rates must be finite and >= 0, step {bad + 1} has {lr[bad]!r}")
+            raise InputError(f"run {self.name!r}: learning rates must be finite and >= 0, step {bad + 1} has {float(lr[bad]):g}")
         if not np.any(lr > 0):
             raise InputError(f"run {self.name!r}: every learning rate is 0; nothing is trained")
         raw = np.asarray(self.steps, dtype=float)
@@ -67,6 +71,9 @@ class Curve:
                 raise InputError(f"run {self.name!r}: loss has {loss.size} values but steps has {steps.size}")
             if not np.all(np.isfinite(loss)):
                 raise InputError(f"run {self.name!r}: loss has non-finite values at steps {steps[~np.isfinite(loss)][:5].tolist()}")
+            if np.any(loss <= 0):
+                bad = int(np.flatnonzero(loss <= 0)[0])
+                raise InputError(f"run {self.name!r}: losses must be > 0, step {int(steps[bad])} has {float(loss[bad]):g}")
             object.__setattr__(self, "loss", loss)
 
     @property
@@ -134,6 +141,7 @@ def read_curves(
     steps: int | None = None,
     columns: Mapping[str, str] | None = None,
     bin_width: int | None = None,
+    keep_logged_lr: bool = False,
 ) -> tuple[Curve, ...]:
     """Read logged learning curves (columns ``step``, ``loss``, optional ``run``, ``lr`` and ``schedule``).
 
@@ -146,7 +154,10 @@ def read_curves(
         for runs logged without a learning rate (e.g. published curves whose
         paper states the schedule). Otherwise each run's ``schedule`` column
         (one spec per run) or ``lr`` column is used, the LR interpolated
-        linearly between logged steps. A per-run spec wins over the columns.
+        linearly between logged steps. A per-run spec wins over the columns
+        (see ``keep_logged_lr``), with a :class:`ScheduleMismatchWarning`
+        when it differs from a logged ``lr`` by more than 5% of the logged
+        peak at some logged step.
     steps:
         Total steps of the schedule (a run in progress: longer than the log).
         Defaults to the schedule's ``steps=`` or the last logged step.
@@ -154,12 +165,19 @@ def read_curves(
         Role -> column mapping, e.g. ``{"lr": "learning_rate/current"}``.
     bin_width:
         Average the loss over windows of this many steps (see :func:`bin_curve`).
+    keep_logged_lr:
+        With both a schedule spec and a logged ``lr``: keep the logged LR up
+        to each run's last logged step and take the spec's only beyond it
+        (a run in progress whose plan is the spec). Default: the spec's LR
+        replaces the logged one.
 
     Raises
     ------
     InputError
         Without a step or loss column, without a learning rate for some run,
-        with a per-run schedule for a run that is not in the data, or with bad values.
+        with a per-run schedule for a run that is not in the data, with bad
+        values (losses <= 0, negative learning rates), or with a directory
+        that cannot be read as logs.
 
     Examples
     --------
@@ -167,7 +185,7 @@ def read_curves(
     >>> [c.schedule for c in read_curves(frame, schedule={"a": "constant:peak=1e-3", "b": "cosine:peak=1e-3"})]
     ['constant:peak=0.001', 'cosine:peak=0.001']
     """
-    runs = read_runs(source, columns=columns)
+    runs = _read_runs(source, columns)
     table = runs.table
     for role in ("step", "loss"):
         if role not in table.columns:
@@ -203,16 +221,16 @@ def read_curves(
         if rows["step"].duplicated().any():
             raise InputError(f"run {name!r} logs step {int(rows['step'][rows['step'].duplicated()].iloc[0])} more than once; remove duplicates")
         logged = rows["step"].to_numpy(dtype=float)
+        _check_losses(rows, runs, str(name))
         spec = per_run.get(str(name), common) or (_column_schedule(rows, str(name)) if has_spec else None)
+        values = _logged_lr(rows, runs, str(name), required=spec is None, used=spec is None or keep_logged_lr) if has_lr else None
         if spec is not None:
             total = steps if steps is not None else (spec.steps if spec.steps is not None else int(logged.max()))
             lr = learning_rates(spec, total)
             label = spec.spec()
-        elif has_lr:
-            values = pd.to_numeric(rows["lr"], errors="coerce").to_numpy(dtype=float)
-            if not np.all(np.isfinite(values)):
-                raise InputError(f"column {runs.column_label('lr')} has missing or non-numeric values for run {name!r}; "
-                                 "fix them or give the run's schedule (--run-schedule RUN=SPEC)")
+            if values is not None:
+                lr, label = _spec_and_log(lr, label, logged, values, str(name), runs.column_label("lr"), keep_logged_lr)
+        elif values is not None:
             lr = lr_from_log(logged, values, steps)
             label = "logged"
         else:
@@ -221,6 +239,78 @@ def read_curves(
         curve = Curve(lr=lr, steps=logged, loss=rows["loss"].to_numpy(dtype=float), name=str(name), schedule=label)
         curves.append(bin_curve(curve, bin_width) if bin_width else curve)
     return tuple(curves)
+
+
+def _read_runs(source: str | os.PathLike[str] | pd.DataFrame | Runs, columns: Mapping[str, str] | None) -> Runs:
+    try:
+        return read_runs(source, columns=columns)
+    except (IsADirectoryError, NotADirectoryError) as exc:
+        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(source) else ""
+        raise InputError(f"cannot read {str(source)!r} as logged curves: {exc.strerror or exc}{where}; give a CSV, Parquet or JSON "
+                         "file, or a log directory that holds only event files and folders") from None
+
+
+def _check_losses(rows: pd.DataFrame, runs: Runs, name: str) -> None:
+    bad = np.flatnonzero(rows["loss"].to_numpy(dtype=float) <= 0)
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(f"column {runs.column_label('loss')} must be > 0 (a loss in nats or bits): run {name!r}, step "
+                         f"{int(rows['step'].iloc[i])} has {float(rows['loss'].iloc[i]):g}; fix or remove that row")
+
+
+def _logged_lr(rows: pd.DataFrame, runs: Runs, name: str, *, required: bool, used: bool) -> np.ndarray | None:
+    """One run's logged LR at its logged steps; ``None`` when it has gaps but a schedule spec gives the LR (not ``required``).
+
+    Negative values are an error when the logged LR is ``used`` (not only compared with a spec).
+    """
+    values = pd.to_numeric(rows["lr"], errors="coerce").to_numpy(dtype=float)
+    if not np.all(np.isfinite(values)):
+        if not required:
+            return None
+        raise InputError(f"column {runs.column_label('lr')} has missing or non-numeric values for run {name!r}; "
+                         "fix them or give the run's schedule (--run-schedule RUN=SPEC)")
+    negative = np.flatnonzero(values < 0)
+    if negative.size and used:
+        i = int(negative[0])
+        raise InputError(f"column {runs.column_label('lr')}: run {name!r}, step {int(rows['step'].iloc[i])} has {values[i]:g}; "
+                         "learning rates must be >= 0: fix that row or give the run's schedule (--run-schedule RUN=SPEC)")
+    return values
+
+
+def _spec_and_log(lr: np.ndarray, label: str, steps: np.ndarray, logged: np.ndarray, name: str, column: str,
+                  keep_logged: bool) -> tuple[np.ndarray, str]:
+    """A run's LR from a spec and a logged LR column: the spec's, or the log's up to its last step then the spec's.
+
+    Warns (:class:`ScheduleMismatchWarning`) when the two differ at a logged step by more than ``LR_MISMATCH`` of the logged peak.
+    """
+    last = int(steps.max())
+    message = _lr_mismatch(lr, steps, logged, LR_MISMATCH)
+    if keep_logged and lr.size >= last:
+        outcome = f"the logged LR is used up to step {last} and the schedule after it"
+        merged = np.concatenate([lr_from_log(steps, logged)[:last], lr[last:]]), f"logged to step {last}, then {label}"
+    else:
+        outcome = "the schedule's LR replaces the logged one; drop the schedule to use the logged LR, or correct it"
+        merged = lr, label
+    if message:
+        warnings.warn(f"run {name!r}: the schedule {label} disagrees with the logged LR (column {column}) {message}; {outcome}",
+                      ScheduleMismatchWarning, stacklevel=3)
+    return merged
+
+
+def _lr_mismatch(lr: np.ndarray, steps: np.ndarray, logged: np.ndarray, tolerance: float) -> str | None:
+    """Where a per-step LR differs from the LR logged at ``steps`` by more than ``tolerance`` of the logged peak, in words."""
+    inside = steps <= lr.size
+    peak = float(np.max(np.abs(logged))) if logged.size else 0.0
+    if not inside.any() or peak == 0.0:
+        return None
+    at = steps[inside].astype(np.int64)
+    gap = np.abs(lr[at - 1] - logged[inside]) / peak
+    off = np.flatnonzero(gap > tolerance)
+    if not off.size:
+        return None
+    worst = int(off[np.argmax(gap[off])])
+    return (f"at {off.size} of {at.size} logged steps by more than {tolerance:.0%} of the logged peak "
+            f"(worst: step {at[worst]}, schedule {lr[at[worst] - 1]:.3g}, logged {logged[inside][worst]:.3g})")
 
 
 def _per_run_schedules(schedule: object) -> dict[str, Schedule]:
@@ -240,4 +330,4 @@ def _column_schedule(rows: pd.DataFrame, name: str) -> Schedule | None:
     return parse_schedule(str(specs[0]))
 
 
-__all__ = ["Curve", "bin_curve", "lr_from_log", "read_curves", "schedule_curve", "truncate_curve"]
+__all__ = ["LR_MISMATCH", "Curve", "bin_curve", "lr_from_log", "read_curves", "schedule_curve", "truncate_curve"]

@@ -215,6 +215,8 @@ def _fixed_parameters(law: CurveLaw, lam: float | str | None, fixed: Mapping[str
             hold["lam"] = float(lam)
         else:
             raise InputError(f"lam must be a number in [0, 1) or 'fit', got {lam!r}")
+    if lam is not None and "lam" in (fixed or {}):
+        raise InputError(f"lam is given twice: as lam={lam!r} (--lam) and as a fixed value lam={fixed['lam']!r} (--fix); give it once")  # type: ignore[index]
     for key, value in (fixed or {}).items():
         if key not in law.parameter_names:
             raise InputError(f"fixed parameter {key!r} is not a parameter of {law.name!r}; choose from {', '.join(law.parameter_names)}")

@@ -217,6 +217,10 @@ def forecast_run(
         raise InputError(f"min_anneal must be a fraction of the peak LR in [0, 1], got {min_anneal!r}")
     if interval not in INTERVALS:
         raise InputError(f"interval must be one of {', '.join(INTERVALS)}, got {interval!r}")
+    if isinstance(points, bool) or not isinstance(points, int) or points < 1:
+        raise InputError(f"points must be a positive integer, got {points!r}")
+    if bootstrap == 1:
+        raise InputError("bootstrap must be 0 (no interval) or an integer >= 2 (replicates), got 1")
     law = get_curve_law(law)
     notes: list[FitWarning] = []
     options = dict(fit_options)

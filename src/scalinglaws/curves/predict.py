@@ -97,7 +97,10 @@ def _schedule_lr(schedule: Schedule | str | np.ndarray | Curve, steps: int | Non
 
 
 def _default_steps(total: int, points: int, start: int = 1) -> np.ndarray:
+    """``points`` evenly spaced steps from ``start`` to ``total``, the last one always included (alone when ``points`` is 1)."""
     start = min(max(start, 1), total)
+    if points == 1:
+        return np.array([total], dtype=np.int64)
     return np.unique(np.round(np.linspace(start, total, min(points, total - start + 1))).astype(np.int64))
 
 

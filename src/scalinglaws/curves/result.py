@@ -154,6 +154,9 @@ def curve_fit_from_dict(data: Mapping[str, object]) -> CurveFit:
 
 def load_curve_fit(path: str | os.PathLike[str]) -> CurveFit:
     """Read a fit written by :meth:`CurveFit.save` or ``scalinglaws curve fit -o``."""
+    if os.path.isdir(path):
+        raise InputError(f"{os.fspath(path)!r} is a directory, not a saved curve fit; give the JSON file written by "
+                         "`scalinglaws curve fit RUNS -o FIT.json` (to forecast a run from its logs, use --from-run RUNS)")
     return curve_fit_from_dict(read_fit_json(path, missing="write one with `scalinglaws curve fit RUNS -o {name}`"))
 
 

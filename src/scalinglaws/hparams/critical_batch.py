@@ -229,6 +229,19 @@ def _fit_tradeoff(batch: np.ndarray, steps: np.ndarray) -> tuple[float, float, b
     return float(np.exp(theta)), float(np.exp(profile(theta)[1])), on_bound
 
 
+def _curve_layout(frame: pd.DataFrame, steps: str, loss: str | None, run: str | None,
+                  target_loss: float | None) -> tuple[str, str | None, str | None]:
+    """(steps, loss, run) columns, switched to learning curves (step, loss, run) when the table holds them and no loss was named."""
+    if loss is not None or "loss" not in frame.columns:
+        return steps, loss, run
+    if steps in frame.columns and target_loss is None:
+        return steps, loss, run
+    column = steps if steps in frame.columns else "step"
+    if column not in frame.columns:
+        return steps, loss, run
+    return column, "loss", run if run is not None else ("run" if "run" in frame.columns else None)
+
+
 def critical_batch_size(
     runs: str | os.PathLike[str] | pd.DataFrame,
     *,
@@ -257,7 +270,10 @@ def critical_batch_size(
         target are interpolated (then ``steps`` names the step column).
     batch, steps, loss, run:
         Column names. ``loss`` switches to learning curves; ``run`` separates
-        the curves (default: one curve per batch size).
+        the curves (default: one curve per batch size). Without ``loss``,
+        a table with a ``loss`` column is read as learning curves when it has
+        no ``steps`` column but a ``step`` one, or when ``target_loss`` is
+        given (with ``run`` from a ``run`` column if there is one).
     target_loss:
         The common target for learning curves (default: the lowest loss every
         run reaches).
@@ -301,6 +317,7 @@ def critical_batch_size(
     if not (0 < level < 1):
         raise InputError(f"--level must be between 0 and 1 (e.g. 0.95), got {level!r}")
     frame = as_frame(runs, "the runs")
+    steps, loss, run = _curve_layout(frame, steps, loss, run, target_loss)
     roles = {"batch": batch, "steps": steps, **({"loss": loss} if loss is not None else {}), **({"run": run} if run is not None else {})}
     missing = [f"{column!r} (for {role})" for role, column in roles.items() if column not in frame.columns]
     if missing:

@@ -128,12 +128,22 @@ def _positive(value: float | None, name: str) -> float | None:
     return float(value)
 
 
+#: N, D and C given together must satisfy C = 6 N D within this relative tolerance.
+CONSISTENT = 0.1
+
+
 def complete_inputs(N: float | None = None, D: float | None = None, C: float | None = None) -> tuple[dict[str, float], list[str]]:
-    """Fill in the third of N, D, C from the other two with C = 6 N D; return the inputs and notes saying so."""
+    """Fill in the third of N, D, C from the other two with C = 6 N D; return the inputs and notes saying so.
+
+    All three may be given when they agree with C = 6 N D within 10%.
+    """
     n, d, c = _positive(N, "N"), _positive(D, "D"), _positive(C, "C")
     if n is None and d is None and c is None:
         raise InputError("give the scale: N (parameters) and D (tokens), or C (FLOPs), e.g. --N 7e9 --D 1.4e12")
     notes = []
+    if n is not None and d is not None and c is not None and abs(c / (FLOPS_PER_PARAM_TOKEN * n * d) - 1.0) > CONSISTENT:
+        raise InputError(f"N, D and C disagree: C = {c:.3g} FLOPs but 6 N D = {FLOPS_PER_PARAM_TOKEN * n * d:.3g} (N = {n:.3g}, D = {d:.3g}), "
+                         f"off by more than {CONSISTENT:.0%}; give two of them (--N and --D, or --C with one) or consistent values")
     if c is None and n is not None and d is not None:
         c = FLOPS_PER_PARAM_TOKEN * n * d
         notes.append("C derived as 6 N D")

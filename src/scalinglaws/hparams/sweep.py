@@ -259,8 +259,10 @@ def _sweep_columns(frame: pd.DataFrame, columns: Mapping[str, str] | None, loss:
         names[aliases[role]] = column
     missing = [c for c in names.values() if c not in frame.columns]
     if missing:
-        raise InputError(f"the sweep lacks column(s) {', '.join(map(repr, missing))}; it has {', '.join(map(str, frame.columns))}. "
-                         "Map yours with --col ROLE=COLUMN (Python: columns={...}); roles N, D, lr, bs, loss")
+        hint = (f" The loss column is {names['loss']!r} by default (the Step Law's smoothed loss): name yours with --loss COLUMN "
+                "(Python: loss=...)." if names["loss"] in missing else "")
+        raise InputError(f"the sweep lacks column(s) {', '.join(map(repr, missing))}; it has {', '.join(map(str, frame.columns))}.{hint} "
+                         "Map the others with --col ROLE=COLUMN (Python: columns={...}); roles N, D, lr, bs, loss")
     return names
 
 

@@ -121,3 +121,57 @@ def test_drop_fraction_needs_runs():
     table = load("gemstones").table.drop(columns=["run"])
     with pytest.raises(sl.InputError, match="the data has no 'run' column"):
         backtest(table, ["chinchilla"], drop_fraction=0.1)
+
+
+def _small_ladder(rows: int = 8) -> pd.DataFrame:
+    n = np.geomspace(1e7, 1e9, rows)
+    return pd.DataFrame({"N": n, "D": 20 * n, "loss": 1.7 + 400 / n**0.34 + 410 / (20 * n) ** 0.28})
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--law", "chinchilla", "--law", "sigmoid"], "law 'sigmoid' predicts another quantity from the 'loss' column.*scalinglaws task"),
+        (["--law", "downstream_error"], "cannot be fitted to 'loss' itself"),
+        (["--law", "chinchilla", "--level", "2", "--bootstrap", "3"], "--level must be between 0 and 1"),
+        (["--law", "chinchilla", "--bootstrap", "1"], "--bootstrap must be 0 .* or an integer >= 2"),
+        (["--law", "chinchilla", "--law", "kaplan", "--min-tokens", "1e20"], "--min-tokens 1e\\+20\\) leaves nothing to fit"),
+        (["--law", "chinchilla", "--by", "n"], "--by must be C, N or D"),
+    ],
+)
+def test_cli_backtest_checks_arguments_up_front(capsys, args, message):
+    import re
+
+    from conftest import run_cli
+
+    code, out, err = run_cli(capsys, "backtest", "dataset:gemstones", *args)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and re.search(message, err), err
+
+
+def test_failed_law_gets_no_rank():
+    # 4 fitted rows cannot fit Chinchilla's 5 parameters: that law fails and must not be ranked.
+    result = backtest(_small_ladder(), ["chinchilla", "power:N"], holdout=0.5)
+    summary = result.summary()
+    assert list(summary["law"]) == ["power:N", "chinchilla"]
+    assert summary.index[0] == 1 and pd.isna(summary.index[1])
+    assert result.best == "power:N" and [r.law for r in result.unranked] == ["chinchilla"]
+    doc = result.to_dict()
+    assert doc["ranking"] == ["power:N"]
+    assert {r["law"]: r["rank"] for r in doc["laws"]} == {"chinchilla": None, "power:N": 1}
+    only_failed = backtest(_small_ladder(), ["chinchilla"], holdout=0.5)
+    with pytest.raises(sl.FitError, match="no law converged"):
+        only_failed.best
+
+
+def test_cli_backtest_prints_why_a_law_failed_and_exits_1(capsys, tmp_path):
+    from conftest import run_cli
+
+    path = tmp_path / "small.csv"
+    _small_ladder().to_csv(path, index=False)
+    code, out, err = run_cli(capsys, "backtest", str(path), "--law", "chinchilla", "--law", "power:N", "--holdout", "0.5")
+    assert code == 1
+    assert "chinchilla: no rank: failed: law 'chinchilla' has 5 parameters" in out
+    assert "│ 1    │    power:N" in out and "│ -    │ chinchilla" in out
+    code, out, _ = run_cli(capsys, "backtest", str(path), "--law", "chinchilla", "--law", "power:N", "--holdout", "0.5", "--json")
+    assert code == 1 and json.loads(out)["ranking"] == ["power:N"]

@@ -1,6 +1,7 @@
 """The command-line contract: --json documents, exit codes, one-line errors."""
 
 import json
+import warnings
 
 import pandas as pd
 import pytest
@@ -152,3 +153,95 @@ def test_piped_tables_keep_every_digit(capsys):
     code, out, err = run(capsys, "hparams", "fit", str(shared_data("steplaw", "dense_lr_bs_loss.csv")))
     assert code == 0, err
     assert "…" not in out and "2.147e+08" in out and "quadratic" in out
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("params", {"beta": "x"}, "parameter 'beta' must be a number, got 'x'"),
+    ("params", {"beta": [1]}, "parameter 'beta' must be a number"),
+    ("objective", "low", "objective must be a number"),
+    ("loss", {"delta": "big"}, "fit JSON has a malformed law, params or loss field"),
+    ("residual_std", "x", "fit JSON has a malformed field"),
+])
+def test_predict_on_a_corrupted_fit_json_exits_2(capsys, tmp_path, field, value, message):
+    fit_path = tmp_path / "fit.json"
+    run(capsys, "fit", "dataset:gemstones", "-o", str(fit_path), "--json")
+    doc = json.loads(fit_path.read_text())
+    doc[field] = {**doc[field], **value} if isinstance(value, dict) else value
+    fit_path.write_text(json.dumps(doc))
+    code, out, err = run(capsys, "predict", str(fit_path), "N=1e9", "D=1e11")
+    assert code == 2 and out == "" and message in err and "Traceback" not in err, err
+
+
+def test_predict_rejects_a_repeated_input_and_accepts_unit_suffixes(capsys, tmp_path):
+    fit_path = tmp_path / "fit.json"
+    run(capsys, "fit", "dataset:gemstones", "-o", str(fit_path), "--json")
+    code, out, err = run(capsys, "predict", str(fit_path), "N=1e9", "D=1e11", "N=2e9")
+    assert code == 2 and out == "" and "input N is given twice" in err
+    code, out, err = run(capsys, "predict", str(fit_path), "N=7B", "D=1.4T", "--json")
+    assert code == 0, err
+    code2, out2, _ = run(capsys, "predict", str(fit_path), "N=7e9", "D=1.4e12", "--json")
+    assert code2 == 0 and json.loads(out) == json.loads(out2)
+    code, out, _ = run(capsys, "predict", str(fit_path), "N=125m,1.5B", "D=20B", "--json")
+    assert code == 0 and [p["inputs"]["N"] for p in json.loads(out)] == [1.25e8, 1.5e9]
+
+
+def test_messages_name_the_option_and_the_value_as_given(capsys, tmp_path):
+    ladder = pd.DataFrame({"N": [1e8, 2e8, 4e8, 8e8, 1.6e9, 3.2e9, 6.4e9], "D": [2e9] * 7, "loss": [3.1, 2.9, 2.8, 2.7, 2.6, 2.55, 2.5]})
+    good = tmp_path / "good.csv"
+    ladder.to_csv(good, index=False)
+    code, out, err = run(capsys, "fit", str(good), "--loss-unit", "bpb", "--bytes-per-token", "-4")
+    assert code == 2 and "--bytes-per-token must be a number > 0" in err and "needs --bytes-per-token" not in err
+    ppl = tmp_path / "ppl.csv"
+    ladder.assign(loss=[20.0, 0.5, 12.0, 10.0, 9.0, 8.0, 7.0]).to_csv(ppl, index=False)
+    code, out, err = run(capsys, "fit", str(ppl), "--loss-unit", "perplexity")
+    assert code == 2 and "perplexities must be > 1" in err and "first 0.5 at row 1" in err and "-0.69" not in err
+    no_loss = tmp_path / "no_loss.csv"
+    ladder.drop(columns="loss").to_csv(no_loss, index=False)
+    code, out, err = run(capsys, "fit", str(no_loss))
+    assert code == 2 and "the data has: N, D, C (derived)." in err
+    two_runs = tmp_path / "two_runs.csv"
+    ladder.assign(run=["a"] * 4 + ["b"] * 3, D=[1e9, 2e9, 3e9, 4e9, 1e9, 2e9, 3e9]).to_csv(two_runs, index=False)
+    code, out, err = run(capsys, "fit", str(two_runs), "--law", "power:N", "--bootstrap", "5")
+    assert code == 2 and "Use --by row or add runs" in err and "by='row'" not in err
+
+
+def test_python_bootstrap_message_keeps_the_python_spelling():
+    import scalinglaws as sl
+    from scalinglaws.uncertainty import bootstrap
+
+    frame = pd.DataFrame({"run": ["a"] * 4 + ["b"] * 3, "N": [1e8] * 4 + [2e8] * 3, "D": [1e9, 2e9, 3e9, 4e9, 1e9, 2e9, 3e9],
+                          "loss": [3.1, 2.9, 2.8, 2.7, 2.8, 2.6, 2.5]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sl.errors.ScalingLawWarning)  # the point fit of 7 rows is ill-conditioned
+        with pytest.raises(sl.InputError, match="Use by='row'"):
+            bootstrap(frame, "power:D", replicates=5)
+
+
+def test_missing_role_lists_the_file_columns_by_their_names():
+    import scalinglaws as sl
+
+    runs = sl.read_runs(pd.DataFrame({"Model Size": [1e8, 2e8], "Training FLOP": [1e18, 2e18], "val": [3.0, 2.0]}),
+                        columns={"N": "Model Size", "C": "Training FLOP"})
+    with pytest.raises(sl.InputError, match=r"the data has: Model Size \(as N\), Training FLOP \(as C\), val, D \(derived\)\."):
+        runs.require(["loss"])
+
+
+def test_datasets_name_prints_the_card(capsys):
+    code, out, err = run(capsys, "datasets", "gemstones")
+    assert code == 0, err
+    assert out.startswith("# gemstones") and "Licence: MIT" in out and "Columns:" in out and "Source:" in out
+    code, out, _ = run(capsys, "datasets", "opt", "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["name"] == "opt" and doc["licence"] == "MIT" and doc["card"].startswith("# opt")
+    code, out, err = run(capsys, "datasets", "nope")
+    assert code == 2 and out == "" and "unknown dataset 'nope'" in err
+
+
+def test_datasets_is_an_attribute_after_import_scalinglaws():
+    import subprocess
+    import sys
+
+    code = "import scalinglaws; print(len(scalinglaws.datasets.load('gemstones')))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "220"

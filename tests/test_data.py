@@ -207,3 +207,68 @@ def test_tables_given_as_neither_path_nor_frame_are_refused():
         critical_batch_size({"batch": [1]}, bootstrap=0)
     frame = pd.DataFrame({"N": [1.0]})
     assert as_frame(frame, "runs") is frame
+
+
+def test_bad_value_is_reported_at_its_row_in_the_file_after_sorting(tmp_path, capsys):
+    # Checkpoints are sorted by step within runs; the message must still quote the row as in the file.
+    from conftest import run_cli
+
+    frame = pd.DataFrame({"run": ["b", "a", "b", "a", "c", "c"], "step": [2, 2, 1, 1, 2, 1],
+                          "N": [2e8, 1e8, 2e8, 1e8, 4e8, 4e8], "D": [2e9, 2e9, 1e9, 1e9, 2e9, 1e9],
+                          "loss": [3.0, 3.2, 3.3, 3.5, 2.9, -1.0]})
+    path = tmp_path / "shuffled.csv"
+    frame.to_csv(path, index=False)
+    runs = sl.read_runs(path)
+    assert runs.table["run"].tolist()[:2] == ["a", "a"]  # reordered
+    message = r"first -1 at row 5 \(counting data rows from 0, header excluded\)"
+    with pytest.raises(sl.InputError, match=message):
+        sl.fit(runs, "power:N")
+    kept = runs.subset(np.ones(len(runs), dtype=bool))  # subsets keep the file rows
+    with pytest.raises(sl.InputError, match=r"missing \(NaN\) value\(s\) at rows \[5\] \(counting data rows from 0"):
+        sl.data.validate_positive(kept.table["loss"].where(kept.table["loss"] > 0), "'loss'", origin=kept.origin)
+    code, _, err = run_cli(capsys, "fit", str(path), "--law", "power:N")
+    assert code == 2 and "first -1 at row 5 (counting data rows from 0, header excluded)" in err
+    # The first bad value is the first in the file, not in the sorted table.
+    frame.loc[0, "loss"] = -2.0
+    frame.to_csv(path, index=False)
+    with pytest.raises(sl.InputError, match=r"2 zero or negative value\(s\), first -2 at row 0 "):
+        sl.fit(path, "power:N")
+
+
+def test_missing_mlflow_database_is_not_created(tmp_path, capsys):
+    from conftest import run_cli
+
+    path = tmp_path / "none.db"
+    with pytest.raises(sl.InputError, match="file not found: .*none.db"):
+        read_mlflow(f"sqlite:///{path}")
+    code, out, err = run_cli(capsys, "inspect", f"sqlite:///{path}", "--json")
+    assert code == 2 and out == "" and "file not found" in err and len(err.strip().splitlines()) == 1
+    assert not path.exists()
+
+
+def test_same_run_and_tokens_without_steps_is_kept_and_noted(tmp_path, capsys):
+    # Curves read off a figure (the bundled GPT-3 ones) hold several points at one D, so these rows are not an error,
+    # but they are never kept silently: the note names the first and says what to do if they are a log written twice.
+    from conftest import run_cli
+
+    frame = pd.DataFrame({"run": ["a", "a", "a", "b", "b", "b"], "N": [1e8] * 3 + [2e8] * 3,
+                          "D": [1e9, 2e9, 2e9, 1e9, 2e9, 4e9], "loss": [3.3, 3.1, 3.0, 3.1, 2.9, 2.8]})
+    runs = sl.read_runs(frame)
+    assert len(runs) == 6
+    assert any(note.startswith("1 row(s) share a run and D with another row (first: run 'a' at D = 2e+09)") for note in runs.notes)
+    path = tmp_path / "dup.csv"
+    frame.to_csv(path, index=False)
+    code, out, err = run_cli(capsys, "fit", str(path), "--law", "power:N", "--json")
+    assert code == 0, err
+    assert any("share a run and D with another row" in note for note in json.loads(out)["notes"])
+    # Distinct D values per run, or a step column telling the rows apart, give no such note.
+    for other in (frame.assign(D=[1e9, 2e9, 3e9, 1e9, 2e9, 4e9]), frame.assign(step=[1, 2, 3, 1, 2, 3])):
+        assert not any("share a run and D" in note for note in sl.read_runs(other).notes)
+
+
+def test_exact_duplicate_rows_without_runs_are_kept_and_noted():
+    frame = pd.DataFrame({"N": [1e8, 1e8, 2e8, 4e8], "D": [1e9, 1e9, 2e9, 4e9], "loss": [3.3, 3.3, 3.0, 2.8]})
+    runs = sl.read_runs(frame)
+    assert len(runs) == 4
+    assert any("1 row(s) repeat another row in every column; kept" in note for note in runs.notes)
+    assert not any("repeat another row" in note for note in sl.read_runs(frame.drop(index=1)).notes)

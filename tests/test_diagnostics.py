@@ -93,3 +93,32 @@ def test_loss_without_a_token_effect_puts_b_on_its_bound():
     assert result.params["E"] == pytest.approx(1.8, rel=1e-6)
     assert result.params["alpha"] == pytest.approx(0.34, rel=1e-6)
     assert "parameter_at_bound" in codes(result)
+
+
+def _ratio_ladder(raise_largest: float, noise: float = 0.005) -> pd.DataFrame:
+    # 7 sizes x 5 tokens-per-parameter ratios: no three sizes share a D, so slices of fixed D see nothing.
+    n = np.repeat([1e7, 2e7, 5e7, 1e8, 2e8, 5e8, 1e9], 5)
+    d = n * np.tile([5.0, 10.0, 20.0, 40.0, 80.0], 7)
+    runs = simulate_runs("chinchilla", CHINCHILLA_PUBLISHED, noise=noise, seed=3, N=n, D=d)
+    frame = runs.table[["N", "D", "loss"]].copy()
+    frame.loc[frame["N"] == n.max(), "loss"] += raise_largest
+    return frame
+
+
+def test_loss_rising_at_the_largest_sizes_warns_along_lines_of_fixed_tokens_per_parameter():
+    with pytest.warns(NonMonotoneWarning, match=r"loss rises with N at the largest sizes along 100% of 5 line\(s\) of fixed tokens per parameter"):
+        result = sl.fit(_ratio_ladder(0.5), "chinchilla")
+    assert "non_monotone" in codes(result)
+
+
+def test_ratio_ladder_without_a_rise_does_not_warn_non_monotone():
+    result = sl.fit(_ratio_ladder(0.0), "chinchilla")
+    assert "non_monotone" not in codes(result)
+
+
+@pytest.mark.parametrize("name", ["gemstones", "gemstones_350b", "gpt3", "opt"])
+def test_bundled_loss_datasets_are_not_called_non_monotone(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScalingLawWarning)  # other diagnostics (residual trends) are expected on some
+        result = sl.fit(f"dataset:{name}", "chinchilla")
+    assert "non_monotone" not in codes(result)

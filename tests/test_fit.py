@@ -226,3 +226,28 @@ def test_counts_must_be_non_negative_integers_per_row():
     runs = load_dataset("gemstones")
     with pytest.raises(InputError, match="counts must be 220 non-negative integers, one per row"):
         sl.fit(runs, "chinchilla", counts=np.full(len(runs), 0.5))
+
+
+@pytest.mark.parametrize(("law", "hint"), [("sigmoid", "scalinglaws task"), ("downstream_error", "target='ERROR_COLUMN'")])
+def test_law_of_the_loss_is_not_fitted_to_the_loss_itself(law, hint):
+    # sigmoid and downstream_error take the loss as input: fitting them to the loss column fits loss against itself.
+    with pytest.raises(InputError, match=rf"law '{law}' predicts another quantity from the 'loss' column.*{hint}"):
+        sl.fit("dataset:gemstones", law)
+
+
+def test_cli_fit_refuses_a_law_of_the_loss(capsys):
+    from conftest import run_cli
+
+    code, out, err = run_cli(capsys, "fit", "dataset:gemstones", "--law", "sigmoid")
+    assert code == 2 and out == ""
+    assert "cannot be fitted to 'loss' itself" in err and "scalinglaws task" in err
+
+
+def test_provenance_records_the_real_columns_and_marks_derived_ones():
+    truth, inputs = TRUTHS["chinchilla"]
+    runs = simulate_runs("chinchilla", truth, **inputs)
+    frame = pd.DataFrame({"Model Size": runs.table["N"], "Training FLOP": 6 * runs.table["N"] * runs.table["D"], "loss": runs.table["loss"]})
+    result = sl.fit(frame, "chinchilla", columns={"N": "Model Size", "C": "Training FLOP"})
+    assert result.provenance["columns"] == {"N": "Model Size", "D": "derived as C / (6 N)", "loss": "loss", "C": "Training FLOP"}
+    plain = sl.fit(runs.table[["N", "D", "loss"]], "chinchilla")
+    assert plain.provenance["columns"] == {"N": "N", "D": "D", "loss": "loss"}

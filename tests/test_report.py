@@ -235,3 +235,27 @@ def test_fit_figure_draws_one_curve_per_model_shape():
     chinchilla = sl.fit(load("gemstones"), "chinchilla")
     _, by_size = figures.law_curves(chinchilla, load("gemstones"))
     assert len(by_size) == load("gemstones").table["N"].nunique() and by_size[0].label.startswith("N = ")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--holdout", "2"], "--holdout must be a fraction between 0 and 1, got 2.0"),
+        (["--by", "Q"], "--by must be C, N or D"),
+        (["--budget", "-1"], "--budget must be a positive number of FLOPs"),
+    ],
+)
+def test_report_command_checks_arguments_up_front(tmp_path, capsys, args, message):
+    from conftest import run_cli
+
+    output = tmp_path / "r.html"
+    code, out, err = run_cli(capsys, "report", "dataset:gemstones", "-o", str(output), *args)
+    assert code == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1
+    assert not output.exists()
+
+
+def test_build_report_checks_arguments_before_fitting(gemstones):
+    with pytest.raises(InputError, match="--budget must be a positive number of FLOPs"):
+        build_report(gemstones, ["chinchilla"], budgets=[-1.0])
+    with pytest.raises(InputError, match="--holdout must be a fraction"):
+        build_report(gemstones, ["chinchilla"], holdout=2.0)

@@ -2,6 +2,7 @@
 
 __version__ = "0.1.0"
 
+from . import datasets  # noqa: E402  (scalinglaws.datasets.load(NAME) after `import scalinglaws`)
 from .data import Runs, read_runs, read_table  # noqa: E402
 from .errors import FitError, InputError, ScalingLawsError  # noqa: E402
 from .fitting import Fit, Loss, fit, load_fit  # noqa: E402
@@ -30,6 +31,7 @@ __all__ = [
     "__version__",
     "compute_optimal",
     "critical_batch_size",
+    "datasets",
     "fit",
     "fit_hparam_sweep",
     "get_law",

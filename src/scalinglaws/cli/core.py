@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +14,8 @@ import typer
 
 from .. import datasets as bundled
 from ..data.readers import read_runs
-from ..errors import ScalingLawWarning
+from ..data.units import parse_quantity
+from ..errors import InputError, ScalingLawWarning
 from ..fitting import Fit, fit, load_fit
 from ..laws import get_law, law_names
 from ..predict import predict_points
@@ -24,7 +28,6 @@ from .common import (
     QuietOption,
     emit_json,
     fmt,
-    parse_assignments,
     parse_columns,
     print_notes,
     print_warnings,
@@ -72,6 +75,24 @@ def show_fit(result: Fit, quiet: bool = False) -> None:
     print_warnings(result.warnings)
 
 
+#: Python argument spellings in library messages -> the options of the command line.
+_CLI_SPELLINGS = {"by='row'": "--by row", "by='auto'": "--by auto"}
+
+
+@contextmanager
+def cli_wording() -> Iterator[None]:
+    """Re-raise a library :class:`InputError` with its Python argument spellings as command-line options."""
+    try:
+        yield
+    except InputError as exc:
+        message = str(exc)
+        for python, option in _CLI_SPELLINGS.items():
+            message = message.replace(python, option)
+        if message == str(exc):
+            raise
+        raise InputError(message) from exc
+
+
 @app.command("fit")
 def fit_command(
     runs: Annotated[str, typer.Argument(help="Runs file (CSV, TSV, Parquet, JSON, JSONL) or dataset:NAME.")],
@@ -98,7 +119,7 @@ def fit_command(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScalingLawWarning)
         if n_bootstrap:
-            with progress_bar("bootstrap", enabled=not (json_out or quiet)) as advance:
+            with progress_bar("bootstrap", enabled=not (json_out or quiet)) as advance, cli_wording():
                 result = bootstrap(data, law, replicates=n_bootstrap, level=level, seed=seed, by=by, progress=advance, loss=loss, delta=delta, space=space)
         else:
             result = fit(data, law, loss=loss, delta=delta, space=space)
@@ -116,6 +137,32 @@ def fit_command(
         raise typer.Exit(1)
 
 
+def parse_inputs(specs: list[str]) -> dict[str, list[float]]:
+    """``["N=7B", "D=1.4e12,2T"]`` -> ``{"N": [7e9], "D": [1.4e12, 2e12]}``: sizes with the suffixes data files accept.
+
+    Raises
+    ------
+    InputError
+        For a malformed assignment, a value that is not a number, or an input given twice.
+    """
+    out: dict[str, list[float]] = {}
+    for spec in specs:
+        name, sep, values = (part.strip() for part in spec.partition("="))
+        if not sep or not name or not values:
+            raise InputError(f"input must look like NAME=VALUE (e.g. N=7e10), got {spec!r}")
+        if name in out:
+            raise InputError(f"input {name} is given twice; give it once, with comma-separated values for several points (e.g. {name}=1e9,2e9)")
+        out[name] = [_input_value(text.strip(), name) for text in values.split(",")]
+    return out
+
+
+def _input_value(text: str, name: str) -> float:
+    value = parse_quantity(text)
+    if not math.isfinite(value):
+        raise InputError(f"{name} must be a number like 7e10 or 7B (suffixes k, M, B, T), got {text!r}")
+    return value
+
+
 @app.command("predict")
 def predict_command(
     fit_path: Annotated[str, typer.Argument(metavar="FIT", help="Fit JSON written by `scalinglaws fit -o`.")],
@@ -125,11 +172,9 @@ def predict_command(
 ) -> None:
     """Predict the loss of the fitted law at given inputs."""
     result = load_fit(fit_path)
-    values = parse_assignments(points)
+    values = parse_inputs(points)
     lengths = {len(v) for v in values.values()}
     if len(lengths) > 1 and not lengths <= {1, max(lengths)}:
-        from ..errors import InputError
-
         raise InputError("comma-separated inputs must have the same number of values (or one value)")
     count = max(lengths) if lengths else 0
     rows = [{k: (v[i] if len(v) > 1 else v[0]) for k, v in values.items()} for i in range(count)]
@@ -149,10 +194,27 @@ def predict_command(
 
 
 @app.command("datasets")
-def datasets_command(json_out: JsonOption = False) -> None:
-    """List the bundled datasets (use them as dataset:NAME)."""
+def datasets_command(
+    name: Annotated[str | None, typer.Argument(help="Show this dataset's card (source, licence, columns, caveats).")] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """List the bundled datasets (use them as dataset:NAME), or show one dataset's card."""
+    if name is not None:
+        show_card(name, json_out)
+        return
     frame = bundled.list_datasets()
     if json_out:
         emit_json(frame.to_dict(orient="records"))
         return
     stdout.print(table("Bundled datasets (use as dataset:NAME)", list(frame.columns), frame.itertuples(index=False), justify_numbers=False))
+
+
+def show_card(name: str, json_out: bool) -> None:
+    """Print the card of the bundled dataset ``name`` (Markdown), or its JSON with the card as text."""
+    card = bundled.DATASETS.get(name.removeprefix("dataset:"))
+    if card is None:
+        raise InputError(f"unknown dataset {name!r}; bundled datasets: {', '.join(sorted(bundled.DATASETS))} (see `scalinglaws datasets`)")
+    if json_out:
+        emit_json({"name": card.name, "description": card.description, "licence": card.licence, "citation": card.citation, "card": card.card()})
+        return
+    stdout.print(card.card(), markup=False, soft_wrap=True)

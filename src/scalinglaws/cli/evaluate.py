@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import pandas as pd
 import typer
 
 from ..data.readers import read_runs
 from ..errors import InputError
-from ..evaluate import backtest, backtest_groups
+from ..evaluate import Backtest, backtest, backtest_groups
 from ..report import figures
 from .common import ColOption, JsonOption, PlotOption, emit_json, parse_columns, print_warnings, progress_bar, save_plot, stdout, table
 
@@ -56,9 +57,19 @@ def backtest_command(
     save_plot(plot, lambda: figures.backtest_figure(result, title=f"Backtest on {data.source}"), announce=not json_out)
     if json_out:
         emit_json(result.to_dict())
-        return
+    else:
+        show_backtest(result, with_coverage=bool(n_bootstrap))
+    if result.unranked:
+        raise typer.Exit(1)  # a law failed or did not converge: its row has no rank
+
+
+def show_backtest(result: Backtest, *, with_coverage: bool) -> None:
+    """The ranking table, then why each unranked law has no rank, then the warnings."""
     summary = result.summary()
-    columns = ["law", "mean_are", "max_are", "n_fit", "n_heldout"] + (["coverage"] if n_bootstrap else [])
+    columns = ["law", "mean_are", "max_are", "n_fit", "n_heldout"] + (["coverage"] if with_coverage else [])
     stdout.print(table(f"Backtest ({result.split}): absolute relative error of held-out predictions", ["rank", *columns],
-                       [[rank, *row] for rank, row in zip(summary.index, summary[columns].itertuples(index=False), strict=True)]))
+                       [["-" if pd.isna(rank) else rank, *row] for rank, row in zip(summary.index, summary[columns].itertuples(index=False), strict=True)]))
+    for r in result.unranked:
+        reason = r.status if r.status != "converged" else "predictions are not finite at every held-out target"
+        stdout.print(f"{r.law}: no rank: {reason}", soft_wrap=True)
     print_warnings(f"{r.law}: {w.message}" for r in result.results for w in r.warnings)

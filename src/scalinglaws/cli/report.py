@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 
 from ..data.readers import read_runs
+from ..errors import InputError
+from ..evaluate.backtest import check_split
 from ..report import build_report, write_report
 from ..report.html import check_report_path
 from .common import ColOption, JsonOption, QuietOption, emit_json, parse_columns, parse_number, progress_bar, stdout
@@ -32,8 +34,12 @@ def report_command(
 ) -> None:
     """Fit, backtest and plan; write one offline HTML report with interactive figures."""
     check_report_path(output)
-    data = read_runs(runs, columns=parse_columns(col))
     budgets = [parse_number(b, "--budget") for b in budget] if budget else None
+    for value in budgets or ():
+        if value <= 0:
+            raise InputError(f"--budget must be a positive number of FLOPs (e.g. 1e23), got {value:g}")
+    check_split(by, holdout)
+    data = read_runs(runs, columns=parse_columns(col))
     with progress_bar("bootstrap", enabled=bool(n_bootstrap) and not (json_out or quiet)) as advance:
         report = build_report(data, law or ["chinchilla"], bootstrap=n_bootstrap, level=level, seed=seed, budgets=budgets,
                               backtest_by=by, holdout=holdout, progress=advance)

@@ -6,10 +6,11 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .runs import ROLES, Runs, derive_compute_columns
+from .runs import ROLES, ROW_COUNTING, Runs, derive_compute_columns
 from .units import loss_to_nats, parse_quantities
 
 #: Column names recognised without ``--col``, compared case-insensitively.
@@ -164,7 +165,10 @@ def _clean(table: pd.DataFrame, mapping: dict[str, str], *, loss_unit: str, byte
     if loss_unit != "nats":
         if "loss" not in table.columns:
             raise InputError(f"--loss-unit {loss_unit} given but there is no loss column; map one with --col loss=COLUMN")
-        table["loss"] = loss_to_nats(pd.to_numeric(table["loss"], errors="coerce").to_numpy(), loss_unit, bytes_per_token=bytes_per_token)
+        raw = pd.to_numeric(table["loss"], errors="coerce")
+        converted = loss_to_nats(raw.to_numpy(), loss_unit, bytes_per_token=bytes_per_token)
+        _check_raw_loss(table["loss"], raw, loss_unit, mapping.get("loss", "loss"))
+        table["loss"] = converted
         rule = {"perplexity": "ln(perplexity)", "bits": "bits x ln 2", "bpb": f"bits per byte x ln 2 x {bytes_per_token} bytes per token"}[loss_unit]
         notes.append(f"loss converted to nats per token as {rule}")
     if {"run", "step"} <= set(table.columns):
@@ -177,6 +181,47 @@ def _clean(table: pd.DataFrame, mapping: dict[str, str], *, loss_unit: str, byte
             table = table.assign(_s=steps).sort_values(["run", "_s"], kind="stable").drop(columns="_s")
             notes.append("sorted checkpoints by step within each run")
     return table, notes
+
+
+#: The smallest valid raw value of a loss in each unit, and why (the loss in nats must be > 0).
+_RAW_LOSS_FLOOR = {"perplexity": (1.0, "perplexities must be > 1 (a loss > 0 nats)"), "bits": (0.0, "losses in bits must be > 0"),
+                   "bpb": (0.0, "losses in bits per byte must be > 0")}
+
+
+def _check_raw_loss(original: pd.Series, raw: pd.Series, unit: str, column: str) -> None:
+    """Reject raw losses whose conversion to nats is not > 0, quoting the value as it is in the data (not converted)."""
+    floor, why = _RAW_LOSS_FLOOR[unit]
+    bad = np.flatnonzero((raw <= floor).to_numpy())
+    if bad.size:
+        first = int(bad[int(np.argmin(original.index.to_numpy()[bad]))])
+        label = "'loss'" if column == "loss" else f"'loss' (column {column!r})"
+        raise InputError(f"column {label} is read as {unit} (--loss-unit {unit}); {why}, but it has {bad.size} value(s) <= {floor:g}, "
+                         f"first {raw.iloc[first]:g} at row {int(original.index[first])} ({ROW_COUNTING}); fix the values or the --loss-unit")
+
+
+def check_duplicates(table: pd.DataFrame) -> list[str]:
+    """Notes on rows that may be duplicates: the same run and D without a step column, or rows repeated exactly.
+
+    With a ``run`` column and no ``step`` column, two rows with the same run
+    and D cannot be told apart; they are kept (curves read off a published
+    figure often hold several points at one D) and noted, since a log
+    written twice would count twice. Without a ``run``
+    column each row is a run, and rows identical in every column are kept
+    (they may be repeated runs, e.g. seeds, that logged the same numbers) and
+    noted, since they weigh twice in the fit.
+    """
+    if "run" in table.columns:
+        if "step" in table.columns or "D" not in table.columns:
+            return []
+        repeated = table.duplicated(subset=["run", "D"])
+        if not repeated.any():
+            return []
+        first = table[repeated].iloc[0]
+        return [f"{int(repeated.sum())} row(s) share a run and D with another row (first: run {str(first['run'])!r} at D = {float(first['D']):g}) "
+                "and no step column tells them apart; all are kept as points of the fit: if they are a log written twice, remove them, "
+                "or map a step column with --col step=COLUMN"]
+    copies = int(table.duplicated().sum())
+    return [f"{copies} row(s) repeat another row in every column; kept (each row is a run, e.g. a repeated seed), so each copy counts in the fit"] if copies else []
 
 
 def validate_positive_or_zero_steps(steps: pd.Series) -> None:
@@ -254,12 +299,23 @@ def read_runs(
             from ..datasets import load
 
             runs = load(text.removeprefix("dataset:"))
-            return runs if not changed else read_runs(runs.table, columns=columns, **options)
+            # A bundled dataset is checked when it is built (gpt3 holds several digitised points per run and D).
+            return runs if not changed else _runs_from_frame(runs.table, "DataFrame", columns, options, check_checkpoints=False)
         frame, label = load_source(text)
     else:
         raise InputError(f"runs must be a path, 'dataset:NAME' or a DataFrame, got {type(source).__name__}")
+    return _runs_from_frame(frame, label, columns, options)
+
+
+def _runs_from_frame(frame: pd.DataFrame, label: str, columns: Mapping[str, str] | None, options: Mapping[str, object], *,
+                     check_checkpoints: bool = True) -> Runs:
+    """Pivot, map, clean and derive: the :class:`Runs` of a raw table."""
     frame, pivot_notes = to_wide(frame)
-    table, mapping = map_columns(frame, columns)
-    table, clean_notes = _clean(table.copy(), mapping, loss_unit=loss_unit, bytes_per_token=bytes_per_token, tokens_per_step=tokens_per_step)
+    table, mapping = map_columns(frame.reset_index(drop=True), columns)  # index = source row, kept through sorting
+    table, clean_notes = _clean(table.copy(), mapping, **options)  # type: ignore[arg-type]
     table, notes = derive_compute_columns(table, mapping)
-    return Runs(table.reset_index(drop=True), label, mapping, tuple(pivot_notes + clean_notes + notes))
+    if check_checkpoints:
+        notes += check_duplicates(table)
+    origin = tuple(int(i) for i in table.index)
+    return Runs(table.reset_index(drop=True), label, mapping, tuple(pivot_notes + clean_notes + notes),
+                None if origin == tuple(range(len(table))) else origin)

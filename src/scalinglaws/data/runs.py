@@ -9,6 +9,7 @@ in :attr:`Runs.notes` so that outputs can say what was computed.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -40,12 +41,18 @@ class Runs:
         Role -> original column name, for messages that name the user's column.
     notes:
         Human-readable notes on derived columns and cleaning steps.
+    origin:
+        Row of the source data (counting from 0, header excluded) of each
+        table row, when reading reordered them (checkpoints sorted by step);
+        ``None`` when the table's rows are in the source's order. Error
+        messages quote these rows.
     """
 
     table: pd.DataFrame
     source: str = "DataFrame"
     mapping: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    origin: tuple[int, ...] | None = None
 
     def __len__(self) -> int:
         return len(self.table)
@@ -68,7 +75,8 @@ class Runs:
         """
         for role in roles:
             if role not in self.table.columns:
-                present = ", ".join(str(c) for c in self.table.columns)
+                derived = self.derived_roles()
+                present = ", ".join(_column_name(str(c), self.mapping, derived) for c in self.table.columns)
                 raise InputError(
                     f"missing column for {role!r}; the data has: {present}. "
                     f"Map one with --col {role}=COLUMN (Python: columns={{{role!r}: 'COLUMN'}})"
@@ -76,9 +84,14 @@ class Runs:
             if role in GROUP_ROLES:
                 missing = np.flatnonzero(self.table[role].isna().to_numpy())
                 if missing.size:
-                    raise InputError(f"column {self.column_label(role)} has {missing.size} missing value(s) at rows {_rows(missing)}; fill or remove those rows")
+                    raise InputError(f"column {self.column_label(role)} has {missing.size} missing value(s) at {_rows(missing, self.origin)}; "
+                                     "fill or remove those rows")
                 continue
-            validate_positive(self.table[role], self.column_label(role))
+            validate_positive(self.table[role], self.column_label(role), origin=self.origin)
+
+    def derived_roles(self) -> set[str]:
+        """The columns computed while reading (e.g. C from N and D), as the notes say."""
+        return {m.group(1) for note in self.notes if (m := re.match(r"^(\w+) derived as ", note))}
 
     def resolve(self, column: str, argument: str) -> str:
         """The table column holding the user's ``column`` (renamed to its role if it was a well-known name).
@@ -111,8 +124,10 @@ class Runs:
 
     def subset(self, mask: np.ndarray | Sequence[int]) -> Runs:
         """The rows selected by a boolean mask or integer positions."""
-        rows = self.table.iloc[np.flatnonzero(mask)] if np.asarray(mask).dtype == bool else self.table.iloc[list(mask)]
-        return Runs(rows.reset_index(drop=True), self.source, dict(self.mapping), self.notes)
+        positions = np.flatnonzero(mask) if np.asarray(mask).dtype == bool else np.asarray(list(mask), dtype=int)
+        rows = self.table.iloc[positions]
+        origin = tuple(int(i) for i in np.asarray(self.origin if self.origin is not None else np.arange(len(self.table)))[positions])
+        return Runs(rows.reset_index(drop=True), self.source, dict(self.mapping), self.notes, origin)
 
     def sha256(self, roles: Sequence[str]) -> str:
         """Hash of the numeric content of ``roles`` (for provenance)."""
@@ -123,37 +138,73 @@ class Runs:
         return digest.hexdigest()
 
 
-def validate_positive(series: pd.Series, label: str) -> None:
-    """Raise a clear :class:`InputError` unless every value is a finite number > 0."""
+def _column_name(column: str, mapping: dict[str, str], derived: set[str]) -> str:
+    """A table column as the user knows it: ``"Model Size (as N)"``, ``"D (derived)"`` or the name itself."""
+    if column in derived:
+        return f"{column} (derived)"
+    original = mapping.get(column, column)
+    return column if original == column else f"{original} (as {column})"
+
+
+def validate_positive(series: pd.Series, label: str, *, origin: Sequence[int] | np.ndarray | None = None) -> None:
+    """Raise a clear :class:`InputError` unless every value is a finite number > 0.
+
+    Rows are quoted as data rows counted from 0 (header excluded): ``origin[i]``
+    for the ``i``-th value when given (the source row of a reordered table),
+    else the position ``i``.
+    """
     numeric = pd.to_numeric(series, errors="coerce")
     bad_type = numeric.isna() & series.notna()
     if bad_type.any():
-        rows = list(np.flatnonzero(bad_type.to_numpy()))
+        rows = np.flatnonzero(bad_type.to_numpy())
+        first = _first(rows, origin)
         raise InputError(
-            f"column {label} has {len(rows)} non-numeric value(s), first {series.iloc[rows[0]]!r} "
-            f"at row {rows[0]}; fix or remove those rows"
+            f"column {label} has {len(rows)} non-numeric value(s), first {series.iloc[first]!r} "
+            f"at {_row(first, origin)}; fix or remove those rows"
         )
     values = numeric.to_numpy(dtype=float)
     missing = np.flatnonzero(np.isnan(values))
     if missing.size:
         raise InputError(
-            f"column {label} has {missing.size} missing (NaN) value(s) at rows {_rows(missing)}; "
+            f"column {label} has {missing.size} missing (NaN) value(s) at {_rows(missing, origin)}; "
             "remove or fill those rows"
         )
     infinite = np.flatnonzero(np.isinf(values))
     if infinite.size:
-        raise InputError(f"column {label} has infinite value(s) at rows {_rows(infinite)}; fix those rows")
+        raise InputError(f"column {label} has infinite value(s) at {_rows(infinite, origin)}; fix those rows")
     nonpositive = np.flatnonzero(values <= 0)
     if nonpositive.size:
+        first = _first(nonpositive, origin)
         raise InputError(
-            f"column {label} must be > 0 but has {nonpositive.size} zero or negative value(s) "
-            f"(first {values[nonpositive[0]]:g} at row {nonpositive[0]}); remove those rows or fix the units"
+            f"column {label} must be > 0 but has {nonpositive.size} zero or negative value(s), "
+            f"first {values[first]:g} at {_row(first, origin)}; remove those rows or fix the units"
         )
 
 
-def _rows(index: np.ndarray, limit: int = 5) -> str:
-    shown = ", ".join(str(int(i)) for i in index[:limit])
-    return f"[{shown}{', ...' if index.size > limit else ''}]"
+#: What the row numbers in messages mean.
+ROW_COUNTING = "counting data rows from 0, header excluded"
+
+
+def _source_rows(index: np.ndarray, origin: Sequence[int] | np.ndarray | None) -> np.ndarray:
+    index = np.asarray(index, dtype=int)
+    return index if origin is None else np.asarray(origin, dtype=int)[index]
+
+
+def _first(index: np.ndarray, origin: Sequence[int] | np.ndarray | None) -> int:
+    """The table position, among ``index``, of the row that comes first in the source."""
+    return int(index[int(np.argmin(_source_rows(index, origin)))])
+
+
+def _row(position: int, origin: Sequence[int] | np.ndarray | None) -> str:
+    """``"row 10 (counting data rows from 0, header excluded)"``: the source row of table row ``position``."""
+    return f"row {int(_source_rows(np.array([position]), origin)[0])} ({ROW_COUNTING})"
+
+
+def _rows(index: np.ndarray, origin: Sequence[int] | np.ndarray | None = None, limit: int = 5) -> str:
+    """``"rows [3, 10] (counting data rows from 0, header excluded)"``, in the source's order."""
+    rows = np.sort(_source_rows(index, origin))
+    shown = ", ".join(str(int(i)) for i in rows[:limit])
+    return f"rows [{shown}{', ...' if rows.size > limit else ''}] ({ROW_COUNTING})"
 
 
 def derive_compute_columns(table: pd.DataFrame, mapping: dict[str, str]) -> tuple[pd.DataFrame, list[str]]:
@@ -168,7 +219,8 @@ def derive_compute_columns(table: pd.DataFrame, mapping: dict[str, str]) -> tupl
         return table, notes
     out = table.copy()
     for role in have:
-        validate_positive(out[role], repr(role) if mapping.get(role, role) == role else f"{role!r} (column {mapping[role]!r})")
+        label = repr(role) if mapping.get(role, role) == role else f"{role!r} (column {mapping[role]!r})"
+        validate_positive(out[role], label, origin=out.index.to_numpy(dtype=int))
         out[role] = pd.to_numeric(out[role])
     if "D" not in have:
         out["D"] = out["C"] / (FLOPS_PER_PARAM_TOKEN * out["N"])

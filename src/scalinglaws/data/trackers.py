@@ -64,17 +64,27 @@ def read_mlflow(uri: str, *, experiment: str | None = None) -> pd.DataFrame:
     (parsed as numbers where they are, e.g. ``N = "1.2e8"``); every metric's
     history becomes a column by step.
     """
+    uri = uri.removeprefix("mlflow:")
+    _check_sqlite_file(uri)
     try:
         from mlflow.tracking import MlflowClient
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise _missing("mlflow", "mlflow-skinny") from exc
-    uri = uri.removeprefix("mlflow:")
     if Path(uri).is_dir():
         uri = f"sqlite:///{Path(uri) / 'mlflow.db'}"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", FutureWarning)
         return _read_mlflow_store(MlflowClient, uri, experiment)
+
+
+def _check_sqlite_file(uri: str) -> None:
+    """An MLflow sqlite store must exist: MLflow would otherwise create an empty database there."""
+    if not uri.startswith("sqlite:///"):
+        return
+    path = Path(uri.removeprefix("sqlite:///"))
+    if not path.is_file():
+        raise InputError(f"file not found: {str(path)!r} (from {uri!r}); check the path of the MLflow database (sqlite:////absolute/path/mlflow.db)")
 
 
 def _read_mlflow_store(client_class, uri: str, experiment: str | None) -> pd.DataFrame:

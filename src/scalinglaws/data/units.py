@@ -75,6 +75,8 @@ def loss_to_nats(values: np.ndarray, unit: str, *, bytes_per_token: float | None
         return np.log(values)
     if unit == "bits":
         return values * math.log(2.0)
-    if bytes_per_token is None or not (bytes_per_token > 0):
+    if bytes_per_token is None:
         raise InputError("converting bits per byte to nats per token needs --bytes-per-token (the tokenizer's average bytes per token, e.g. 4.2)")
+    if not (bytes_per_token > 0 and math.isfinite(bytes_per_token)):
+        raise InputError(f"--bytes-per-token must be a number > 0 (the tokenizer's average bytes per token, e.g. 4.2), got {bytes_per_token:g}")
     return values * math.log(2.0) * bytes_per_token

@@ -15,13 +15,15 @@ import numpy as np
 import pandas as pd
 
 from ..data.readers import read_runs
-from ..data.runs import Runs
-from ..errors import InputError, ScalingLawsError, ScalingLawWarning
-from ..fitting.fit import fit
+from ..data.runs import NUMERIC_ROLES, Runs
+from ..errors import FitError, InputError, ScalingLawsError, ScalingLawWarning
+from ..fitting.fit import check_target, fit
 from ..fitting.result import FitWarning
 from ..laws.base import Law, get_law
 
 TRUE_VALUES = {"1", "true", "yes", "fit", "train", "training"}
+#: What "larger" can mean for the held-out runs.
+SPLIT_BY = ("C", "N", "D")
 FALSE_VALUES = {"0", "false", "no", "test", "heldout", "held-out", "holdout", "eval"}
 
 
@@ -40,6 +42,11 @@ class LawBacktest:
     params: Mapping[str, float] = field(default_factory=dict)
     #: Diagnostics of the fit on the smaller runs, and how far the held-out targets extrapolate.
     warnings: tuple[FitWarning, ...] = ()
+
+    @property
+    def ranked(self) -> bool:
+        """Whether the law converged and predicted every held-out target, so that it can be ranked."""
+        return self.status == "converged" and bool(np.isfinite(self.mean_are))
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -70,26 +77,49 @@ class Backtest:
     level: float | None = None
 
     def summary(self) -> pd.DataFrame:
+        """One row per law: the ranked laws by mean ARE, then those that failed or did not converge (rank missing)."""
         rows = [
             {"law": r.law, "mean_are": r.mean_are, "max_are": r.max_are, "n_fit": r.n_fit, "n_heldout": r.n_heldout,
-             "coverage": r.coverage, "status": r.status}
+             "coverage": r.coverage, "status": r.status, "_ranked": r.ranked}
             for r in self.results
         ]
-        frame = pd.DataFrame(rows).sort_values("mean_are", na_position="last", kind="stable").reset_index(drop=True)
-        frame.index = frame.index + 1
+        frame = pd.DataFrame(rows).sort_values(["_ranked", "mean_are"], ascending=[False, True], na_position="last", kind="stable")
+        ranked = int(frame["_ranked"].sum())
+        frame = frame.drop(columns="_ranked").reset_index(drop=True)
+        frame.index = pd.array([*range(1, ranked + 1), *[None] * (len(frame) - ranked)], dtype="Int64")
         frame.index.name = "rank"
         return frame
 
     @property
+    def unranked(self) -> tuple[LawBacktest, ...]:
+        """The laws that failed or did not converge: they get no rank."""
+        return tuple(r for r in self.results if not r.ranked)
+
+    @property
     def best(self) -> str:
-        return str(self.summary().iloc[0]["law"])
+        """The law with the lowest mean ARE among those that converged.
+
+        Raises
+        ------
+        FitError
+            If no law converged.
+        """
+        ranking = self.ranking()
+        if not ranking:
+            raise FitError("no law converged in the backtest, so none ranks first: " + "; ".join(f"{r.law}: {r.status}" for r in self.results))
+        return ranking[0]
+
+    def ranking(self) -> list[str]:
+        """The converged laws, best (lowest mean ARE) first."""
+        summary = self.summary()
+        return [str(law) for law in summary.loc[summary.index.notna(), "law"]]
 
     def to_dict(self) -> dict[str, object]:
-        ranked = {law: i + 1 for i, law in enumerate(self.summary()["law"])}
+        ranked = {law: i + 1 for i, law in enumerate(self.ranking())}
         return {
             "split": self.split, "level": self.level,
             "ranking": list(ranked),
-            "laws": [dict(r.to_dict(), rank=ranked[r.law]) for r in self.results],
+            "laws": [dict(r.to_dict(), rank=ranked.get(r.law)) for r in self.results],
         }
 
 
@@ -112,8 +142,7 @@ def split_mask(runs: Runs, *, by: str = "C", holdout: float = 0.2, split: str | 
         mask = text.isin(FALSE_VALUES).to_numpy()
         description = f"column {split!r} (false = held out)"
     else:
-        if not (0 < holdout < 1):
-            raise InputError(f"holdout must be a fraction between 0 and 1, got {holdout!r}")
+        check_split(by, holdout)
         runs.require([by])
         groups = runs.groups()
         size = pd.Series(table[by].to_numpy(dtype=float)).groupby(groups).max()
@@ -125,6 +154,20 @@ def split_mask(runs: Runs, *, by: str = "C", holdout: float = 0.2, split: str | 
     if mask.all() or not mask.any():
         raise InputError(f"the split ({description}) leaves {'nothing to fit' if mask.all() else 'nothing held out'}; adjust --holdout or the split column")
     return mask, description
+
+
+def check_split(by: str, holdout: float) -> None:
+    """Check the ``by`` and ``holdout`` of a split by size, before any data is read.
+
+    Raises
+    ------
+    InputError
+        Naming ``--holdout`` or ``--by``.
+    """
+    if isinstance(holdout, bool) or not isinstance(holdout, (int, float, np.number)) or not (0 < holdout < 1):
+        raise InputError(f"--holdout must be a fraction between 0 and 1, got {holdout!r}")
+    if by not in NUMERIC_ROLES:  # C, N, D, or another size role such as U (whose presence require() checks)
+        raise InputError(f"--by must be {', '.join(SPLIT_BY[:-1])} or {SPLIT_BY[-1]} (what 'larger' means for the held-out runs), got {by!r}")
 
 
 def drop_early(runs: Runs, *, min_tokens: float | None = None, drop_fraction: float = 0.0) -> Runs:
@@ -150,7 +193,7 @@ def drop_early(runs: Runs, *, min_tokens: float | None = None, drop_fraction: fl
             keep &= ~rows | (values > cut) | (values == values[rows].max())
     dropped = int((~keep).sum())
     out = runs.subset(keep)
-    return Runs(out.table, out.source, out.mapping, out.notes + (f"dropped {dropped} early checkpoint(s) before fitting",))
+    return Runs(out.table, out.source, out.mapping, out.notes + (f"dropped {dropped} early checkpoint(s) before fitting",), out.origin)
 
 
 def backtest(
@@ -191,15 +234,16 @@ def backtest(
     from ..uncertainty import bootstrap as run_bootstrap
     from ..uncertainty import prediction_interval
 
-    if not laws:
-        raise InputError("give at least one law to backtest (--law NAME)")
+    law_objs = check_options(laws, bootstrap=bootstrap, level=level, target=str(fit_options.get("target", "loss")))
     runs = read_runs(runs, columns=columns)
     mask, description = split_mask(runs, by=by, holdout=holdout, split=split)
     train = drop_early(runs.subset(~mask), min_tokens=min_tokens, drop_fraction=drop_fraction)
+    if len(train) == 0:
+        raise InputError(f"dropping early checkpoints (--min-tokens {min_tokens:g}) leaves nothing to fit; lower --min-tokens or drop it"
+                         if min_tokens is not None else "dropping early checkpoints (--drop-fraction) leaves nothing to fit; lower --drop-fraction")
     test = runs.subset(mask)
     results = []
-    for law in laws:
-        law_obj = get_law(law)
+    for law_obj in law_objs:
         inputs = test.inputs(law_obj.variables)
         actual = test.values(fit_options.get("target", "loss"))  # type: ignore[arg-type]
         with warnings.catch_warnings():
@@ -224,6 +268,27 @@ def backtest(
     return Backtest(description, tuple(results), level if bootstrap else None)
 
 
+def check_options(laws: Sequence[str | Law], *, bootstrap: int = 0, level: float = 0.95, target: str = "loss") -> list[Law]:
+    """The laws to backtest, after checking the options that do not depend on the data.
+
+    Raises
+    ------
+    InputError
+        For no law, an unknown law, a law that cannot be fitted to ``target``,
+        or a bootstrap count or level out of range.
+    """
+    if not laws:
+        raise InputError("give at least one law to backtest (--law NAME)")
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, np.integer)) or bootstrap < 0 or bootstrap == 1:
+        raise InputError(f"--bootstrap must be 0 (no intervals) or an integer >= 2 (replicates), got {bootstrap!r}")
+    if bootstrap and not (0 < level < 1):
+        raise InputError(f"--level must be between 0 and 1 (e.g. 0.95), got {level!r}")
+    law_objs = [get_law(law) for law in laws]
+    for law_obj in law_objs:
+        check_target(law_obj, target)
+    return law_objs
+
+
 def backtest_groups(
     runs: Runs | pd.DataFrame | str,
     laws: Sequence[str | Law],
@@ -240,6 +305,7 @@ def backtest_groups(
     Returns one row per (group, law) with the group keys, ``law``, ``mean_are``,
     ``max_are``, ``n_fit``, ``n_heldout``, ``coverage`` and ``status``.
     """
+    check_options(laws, bootstrap=options.get("bootstrap", 0), level=options.get("level", 0.95), target=str(options.get("target", "loss")))  # type: ignore[arg-type]
     runs = read_runs(runs, columns=columns)
     missing = [g for g in group if g not in runs.table.columns]
     if missing:
@@ -250,7 +316,7 @@ def backtest_groups(
         if progress is not None and done > 1:
             progress(done - 1, len(parts))
         key = key if isinstance(key, tuple) else (key,)
-        sub = Runs(part.reset_index(drop=True), runs.source, runs.mapping, runs.notes)
+        sub = runs.subset(part.index.to_numpy(dtype=int))
         try:
             result = backtest(sub, laws, **options)  # type: ignore[arg-type]
         except InputError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Mapping
 
@@ -87,6 +88,7 @@ def fit(
     'converged'
     """
     law = get_law(law)
+    check_target(law, target)
     loss = make_loss(loss, delta=delta, space=space)
     runs = read_runs(runs, columns=columns)
     if not isinstance(candidates, int) or candidates < 1:
@@ -154,6 +156,29 @@ def fit(
     )
 
 
+#: How to fit the laws whose input is a loss column (so they cannot be fitted to that column itself).
+_TARGET_HINTS = {
+    "sigmoid": "it is step 2 of the task ladder: use `scalinglaws task --task-loss COLUMN --accuracy COLUMN` "
+               "(Python: scalinglaws.task_ladder, or fit(runs, 'sigmoid', target='ACCURACY_COLUMN'))",
+    "downstream_error": "fit it to an error column in Python: fit(runs, 'downstream_error', target='ERROR_COLUMN')",
+}
+
+
+def check_target(law: Law, target: str) -> None:
+    """Refuse to fit ``target`` with a law that takes ``target`` itself as input (a law of a column against itself).
+
+    Raises
+    ------
+    InputError
+        Saying how that law is fitted instead.
+    """
+    if target not in law.variables:
+        return
+    base = law.name.partition(":")[0]
+    hint = _TARGET_HINTS.get(base, f"fit it with target= another column (Python: fit(runs, {law.name!r}, target='COLUMN'))")
+    raise InputError(f"law {law.name!r} predicts another quantity from the {target!r} column, so it cannot be fitted to {target!r} itself; {hint}")
+
+
 def _residual_std(residuals: np.ndarray, counts: np.ndarray, n_params: int) -> float:
     """Standard deviation of the residuals, each row counted ``counts`` times, less ``n_params`` degrees of freedom."""
     total = float(counts.sum())
@@ -186,7 +211,7 @@ def _provenance(runs: Runs, law: Law, target: str, starts: int, candidates: int)
         "version": __version__,
         "data_sha256": runs.sha256([*law.variables, target]),
         "source": runs.source,
-        "columns": {role: runs.mapping.get(role, role) for role in (*law.variables, target)},
+        "columns": _columns(runs, (*law.variables, target)),
         "target": target,
         "starts": starts,
         "solver": (
@@ -196,6 +221,25 @@ def _provenance(runs: Runs, law: Law, target: str, starts: int, candidates: int)
         ),
         "flop_accounting": "C = 6 N D",
     }
+
+
+def _columns(runs: Runs, roles: tuple[str, ...]) -> dict[str, str]:
+    """Role -> the data's column for each role used; a derived role says how, and the columns it came from are added.
+
+    E.g. ``{"N": "Model Size", "D": "derived as C / (6 N)", "loss": "loss", "C": "Training FLOP"}``.
+    """
+    how = {m.group(1): m.group(2) for note in runs.notes if (m := re.match(r"^(\w+) (derived as .*)$", note))}
+    out: dict[str, str] = {}
+    sources: list[str] = []
+    for role in roles:
+        if role in how:
+            out[role] = how[role]
+            sources += [r for r in ("N", "D", "C", "step") if r != role and re.search(rf"\b{r}\b", how[role])]
+        else:
+            out[role] = runs.mapping.get(role, role)
+    for role in sources:
+        out.setdefault(role, runs.mapping.get(role, role))
+    return out
 
 
 def _at_bounds(law: Law, params: Mapping[str, float], inputs: Mapping[str, np.ndarray]) -> dict[str, float]:

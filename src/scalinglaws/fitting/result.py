@@ -154,8 +154,16 @@ def _finite_or_none(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _float_or_nan(value: object) -> float:
-    return float("nan") if value is None else float(value)  # type: ignore[arg-type]
+def _float_or_nan(value: object, name: str = "value") -> float:
+    """``value`` as a float (``None``: NaN); an :class:`InputError` naming the field ``name`` otherwise."""
+    if value is None:
+        return float("nan")
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise InputError(f"fit JSON: {name} must be a number, got {value!r}; fix the file or regenerate it with `scalinglaws fit -o`")
 
 
 def fit_from_dict(data: Mapping[str, object]) -> Fit:
@@ -170,11 +178,25 @@ def fit_from_dict(data: Mapping[str, object]) -> Fit:
         raise InputError(f"not a scalinglaws fit: expected \"schema\": \"{SCHEMA}\" (write one with `scalinglaws fit ... -o fit.json`)")
     try:
         law = get_law(str(data["law"]))
-        params = {p.name: _float_or_nan(data["params"][p.name]) for p in law.parameters}  # type: ignore[index]
+        params = {p.name: _float_or_nan(data["params"][p.name], f"parameter {p.name!r}") for p in law.parameters}  # type: ignore[index]
         loss_spec = data.get("loss", {})
         loss = Loss(str(loss_spec.get("name", "huber")), float(loss_spec.get("delta", 1e-3)), str(loss_spec.get("space", "log")))  # type: ignore[union-attr]
     except KeyError as exc:
         raise InputError(f"fit JSON is missing {exc.args[0]!r}; regenerate it with `scalinglaws fit`") from exc
+    except InputError:
+        raise
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"fit JSON has a malformed law, params or loss field ({exc}); regenerate it with `scalinglaws fit -o`") from exc
+    try:
+        return _rebuild(data, law, params, loss)
+    except (TypeError, ValueError, KeyError, IndexError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"fit JSON has a malformed field ({type(exc).__name__}: {exc}); regenerate it with `scalinglaws fit -o`") from exc
+
+
+def _rebuild(data: Mapping[str, object], law: Law, params: dict[str, float], loss: Loss) -> Fit:
+    """The :class:`Fit` of a checked document (its law, parameters and objective already parsed)."""
     bootstrap = None
     boot = data.get("bootstrap")
     if isinstance(boot, Mapping) and boot.get("samples"):
@@ -183,7 +205,7 @@ def fit_from_dict(data: Mapping[str, object]) -> Fit:
     return Fit(
         law=law,
         params=params,
-        objective=_float_or_nan(data.get("objective")),
+        objective=_float_or_nan(data.get("objective"), "objective"),
         loss=loss,
         n_points=int(data.get("n_points", 0)),
         status=str(data.get("status", "converged")),

@@ -16,8 +16,8 @@ import numpy as np
 from .. import __version__
 from ..data.readers import read_runs
 from ..data.runs import Runs
-from ..errors import InputError, ScalingLawWarning
-from ..evaluate.backtest import Backtest, backtest
+from ..errors import InputError, ScalingLawsError, ScalingLawWarning
+from ..evaluate.backtest import Backtest, backtest, check_split
 from ..fitting import Fit, fit
 from ..laws import get_law
 from ..planning import Allocation, compute_optimal
@@ -74,9 +74,13 @@ def build_report(
     data. Laws that cannot plan (not in N and D) get no plan; a dataset too
     small to backtest gets no backtest; both are said in ``notes``.
     """
-    data = runs if isinstance(runs, Runs) else read_runs(runs, columns=columns)
     if not laws:
         raise InputError("give at least one law (--law chinchilla)")
+    check_split(backtest_by, holdout)
+    for budget in budgets or ():
+        if not (isinstance(budget, (int, float, np.number)) and np.isfinite(budget) and budget > 0):
+            raise InputError(f"--budget must be a positive number of FLOPs (e.g. 1e23), got {budget!r}")
+    data = runs if isinstance(runs, Runs) else read_runs(runs, columns=columns)
     names = [get_law(name).name for name in laws]
     notes: list[str] = []
     fits = []
@@ -101,7 +105,7 @@ def build_report(
                 continue
             try:
                 plans[result.law.name] = tuple(compute_optimal(result, float(c)) for c in budgets)
-            except InputError as exc:
+            except ScalingLawsError as exc:  # bad input, or a fit with no optimum (a term that does not fall)
                 notes.append(f"no compute plan for {result.law.name}: {exc}")
     settings = {"laws": ", ".join(names), "bootstrap replicates": bootstrap, "level": level, "seed": seed,
                 "backtest split": f"largest {holdout:.0%} by {backtest_by} held out"}

@@ -11,6 +11,8 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import pandas as pd
+
 from ..fitting.result import Fit
 from ..outputs import output_path
 from . import interactive
@@ -89,7 +91,7 @@ def _backtest_section(report: Report, figure: _Figures) -> str:
     if report.backtest is None:
         return ""
     summary = report.backtest.summary()
-    rows = [[rank, r.law, r.mean_are, r.max_are, r.n_fit, r.n_heldout, r.status] for rank, r in zip(summary.index, summary.itertuples(), strict=True)]
+    rows = [["-" if pd.isna(rank) else rank, r.law, r.mean_are, r.max_are, r.n_fit, r.n_heldout, r.status] for rank, r in zip(summary.index, summary.itertuples(), strict=True)]
     return ("<h2>Backtest</h2><p>Each law is fitted on the smaller runs and predicts the held-out larger ones "
             f"({html.escape(report.backtest.split)}); ARE = |predicted − actual| / actual.</p>"
             + _table(["rank", "law", "mean ARE", "max ARE", "fitted rows", "held-out rows", "status"], rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -19,7 +20,7 @@ from scalinglaws.errors import InputError, ScalingLawWarning
 from scalinglaws.laws import CHINCHILLA_PUBLISHED
 from scalinglaws.simulate import simulate_runs
 
-from conftest import shared_data
+from conftest import run_cli, shared_data
 
 TARGET = {"N": 7e9, "D": 1.4e12}
 #: A truth the prior does not know exactly: every parameter moved by 5-20%.
@@ -90,6 +91,11 @@ def test_next_runs_shrink_the_interval():
     [
         ({"law": "power:N"}, "design needs a law in N and D"),
         ({"target": {"N": 7e9}}, "the target needs N, D"),
+        # N = 0 used to end in a ZeroDivisionError, N < 0 to print "inf%"; an unknown key was ignored.
+        ({"target": {"N": 0.0, "D": 1.4e12}}, "--target N must be a positive number, got 0"),
+        ({"target": {"N": -7e9, "D": 1.4e12}}, "--target N must be a positive number, got -7e\\+09"),
+        ({"target": {"N": 7e9, "D": 1.4e12, "X": 3.0}}, "--target gives X, which objective 'loss' with law 'chinchilla' does not use; give only N, D"),
+        ({"target": {"C": 1e24}}, "--target C=... goes with --objective optimal"),
         ({"budget": -1.0}, "--budget must be a positive number"),
         ({"objective": "width"}, "--objective must be 'loss' or 'optimal'"),
         ({"sizes": (1e9, 1e8)}, "--sizes must be LOW:HIGH"),
@@ -139,6 +145,49 @@ def test_design_command_errors_are_one_line(capsys):
     assert "no published parameters for 'gpt4'" in capsys.readouterr().err
 
 
+def test_a_budget_no_candidate_ladder_can_spend_is_bad_input(capsys):
+    # --budget 1e10 used to propose 15 identical runs of 1.28 tokens ("2 ladders judged": the baselines only), and
+    # --sizes 1e8:1e11 at 1e21 judged only the baselines, silently.
+    with pytest.raises(InputError, match="the budget cannot pay for any candidate ladder: --budget 1e\\+10 FLOPs is below the cheapest, "
+                                         "9.77e\\+16 FLOPs .*; raise --budget or lower --sizes"):
+        design_ladder("chinchilla", CHINCHILLA_PUBLISHED, TARGET, 1e10)
+    with pytest.raises(InputError, match="the budget cannot pay for any candidate ladder: --budget 1e\\+21 .*raise --budget or lower --sizes"):
+        design_ladder("chinchilla", CHINCHILLA_PUBLISHED, TARGET, 1e21, sizes=(1e8, 1e11))
+    with pytest.raises(InputError, match="more than any candidate ladder can spend .*lower --budget or raise --sizes HIGH"):
+        design_ladder("chinchilla", CHINCHILLA_PUBLISHED, TARGET, 1e24, sizes=(1e7, 2e7))
+    code, out, err = run_cli(capsys, "design", "--target", "N=7e9,D=1.4e12", "--budget", "1e10", "--simulations", "8")
+    assert code == 2 and out == "" and "the budget cannot pay for any candidate ladder" in err
+
+
+def test_a_baseline_that_cannot_be_built_as_described_is_noted():
+    from scalinglaws.design.ladder import _isoflop_or_note
+    from scalinglaws.laws import FARSEER_PUBLISHED
+
+    # The prior's N* at the smallest IsoFLOP slice is below --sizes LOW: its runs are raised to LOW.
+    ladder, notes = _isoflop_or_note(1e17, "chinchilla", CHINCHILLA_PUBLISHED, (2e7, 7e8))
+    assert ladder is not None and len(notes) == 1 and "does not bracket the optimum; lower --sizes LOW or raise --budget" in notes[0]
+    assert _isoflop_or_note(1e21, "chinchilla", CHINCHILLA_PUBLISHED, (2e7, 7e8))[1] == []
+    # The published Farseer law has no compute-optimal size in range: no IsoFLOP baseline, said in a note.
+    ladder, notes = _isoflop_or_note(1e21, "farseer", FARSEER_PUBLISHED, (2e7, 7e8))
+    assert ladder is None and notes[0].startswith("no IsoFLOP baseline: the prior (farseer) has no compute-optimal size")
+
+
+def test_design_command_rejects_a_repeated_or_unknown_target_key(capsys):
+    # N=...,N=... used to keep the last N silently; X=3 was ignored; N=0 was a ZeroDivisionError traceback.
+    for spec, message in (("N=7e9,N=8e9,D=1.4e12", "--target gives N more than once"), ("N=7e9,D=1.4e12,X=3", "--target gives X"),
+                          ("N=0,D=1.4e12", "--target N must be a positive number, got 0")):
+        code, out, err = run_cli(capsys, "design", "--target", spec, "--budget", "1e21", "--simulations", "8")
+        assert code == 2 and out == "" and message in err and "Traceback" not in err, spec
+    code, out, err = run_cli(capsys, "design", "--target", "N=7e9,N=8e9,D=1.4e12", "--have", "nonexistent.csv")
+    assert code == 2 and "--target gives N more than once" in err
+    # Said "missing N, D": C= is the target of --objective optimal.
+    code, out, err = run_cli(capsys, "design", "--target", "C=1e24", "--budget", "1e21", "--simulations", "8")
+    assert code == 2 and "--target C=... goes with --objective optimal" in err
+    # Said "cannot hold out the 0 largest sizes".
+    code, out, err = run_cli(capsys, "design", "--pool", "dataset:opt", "--backtest", "0")
+    assert code == 2 and out == "" and "--backtest K must be >= 1" in err
+
+
 def test_the_prior_defaults_to_the_named_laws_published_fit(capsys):
     from scalinglaws.design import load_prior
     from scalinglaws.laws import KAPLAN_PUBLISHED
@@ -185,6 +234,37 @@ def checkpoint_pool() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n, d = np.meshgrid(sizes, tokens, indexing="ij")
     run = np.repeat([f"run{i}" for i in range(sizes.size)], tokens.size)
     return n.ravel(), d.ravel(), run
+
+
+def test_a_baseline_that_repeats_another_is_listed_once_and_the_proposal_row_is_marked(tmp_path, capsys):
+    # At a budget the grid cannot outgrow, "baseline (same compute)" is the all-checkpoints grid itself: it used to be
+    # judged and listed twice, beside a proposal row that did not say it was that same baseline.
+    n, d, run = checkpoint_pool()
+    grid = pool_grid(n, d, run, 0.3 * float(np.sum(6 * n[d == d.max()] * d.max())), final_only=False)
+    assert pool_grid(n, d, run, grid.compute, final_only=False, same_compute=True).points == grid.points
+    path = tmp_path / "pool.csv"
+    pd.DataFrame({"N": n, "D": d, "run": run}).to_csv(path, index=False)
+    code, out, err = run_cli(capsys, "design", "--target", "N=7e9,D=1.4e11", "--budget", f"{grid.compute:.17g}", "--pool", str(path),
+                             "--simulations", "8", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    # --json keeps every baseline in its place (callers index them) and says which coincide.
+    names = [b["name"] for b in doc["baselines"]]
+    assert names == ["baseline: 20 tokens/param grid, 5 runs, last checkpoint", "baseline: 20 tokens/param grid, 5 runs, all checkpoints",
+                     "baseline (same compute): 20 tokens/param grid, 5 runs, all checkpoints"]
+    assert ("'baseline (same compute): 20 tokens/param grid, 5 runs, all checkpoints' trains the same runs as 'baseline: 20 tokens/param "
+            "grid, 5 runs, all checkpoints' (the budget leaves no room to differ); the table lists that ladder once") in doc["notes"]
+    from scalinglaws.cli.design import _proposal_and_baselines
+
+    design = design_ladder("chinchilla", CHINCHILLA_PUBLISHED, {"N": 7e9, "D": 1.4e11}, grid.compute, pool=(n, d, run), simulations=8)
+    labels, rows, _ = _proposal_and_baselines(design, None)
+    assert labels[0] in ("proposal: " + design.best.ladder.name, "proposal = " + design.best.ladder.name)
+    assert len({e.ladder.points for e in rows}) == len(rows)  # no ladder twice
+    # When the proposal is a baseline, its row says so and that ladder is not listed again; real AREs follow their rows.
+    as_grid = dataclasses.replace(design, best=design.baselines[1])
+    labels, rows, real = _proposal_and_baselines(as_grid, [0.1, 0.2, 0.3, 0.4])
+    assert labels == ["proposal = baseline: 20 tokens/param grid, 5 runs, all checkpoints", "baseline: 20 tokens/param grid, 5 runs, last checkpoint"]
+    assert rows == [design.baselines[1], design.baselines[0]] and real == [0.1, 0.2]
 
 
 def test_a_run_costs_its_last_checkpoint_and_brings_the_earlier_ones():

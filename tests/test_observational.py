@@ -350,3 +350,6 @@ def test_cli_bad_input_exits_2(capsys):
     assert "target column 'NotABenchmark' is not in the data" in err
     code, _, err = run_cli(capsys, "observe", "dataset:obsscaling", "--target", "GSM8K", "--cutoff", "lots")
     assert code == 2 and "--cutoff must be a number" in err
+    # Used to say only "--floor must be a number", never that 'fit' is the other accepted value.
+    code, out, err = run_cli(capsys, "observe", "dataset:obsscaling", "--target", "GSM8K", "--floor", "abc")
+    assert code == 2 and out == "" and "--floor must be 'fit' (fitted in [0, 0.2]) or a number like 0.25, got 'abc'" in err

@@ -106,7 +106,7 @@ def test_samples_until_first_success_per_instance():
 def test_rate_times_items_and_overdispersion():
     rng = np.random.default_rng(8)
     p = passuntil_law(SIZES, c=C, alpha=ALPHA)
-    # Model-to-model scatter beyond binomial noise (beta-binomial): the Pearson dispersion widens the intervals.
+    # Model-to-model scatter beyond binomial noise (beta-binomial): the deviance dispersion widens the intervals.
     passes = rng.binomial(2000, rng.beta(p * 50, (1 - p) * 50))
     frame = pd.DataFrame({"N": SIZES, "acc": passes / 2000})
     with pytest.warns(ResidualTrendWarning, match="far beyond binomial noise"):
@@ -282,3 +282,27 @@ def test_command_line(cli, tmp_path, capsys):
     pd.DataFrame({"N": [1e8, 2e8, 4e8, 8e8], "k": [0, 0, 100, 100]}).to_csv(jump, index=False)
     code, out, err = run_cli(capsys, "passuntil", str(jump), "--size", "N", "--passes", "k", "--attempts", "100", "--json")
     assert code == 1 and json.loads(out)["status"].startswith("not converged")
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    # Said "must be a model size like N=7e9" though --max-size takes a bare number.
+    ("--max-size", "0", "--max-size must be a model size > 0 like 7e9 (or 7B), got '0'"),
+    ("--max-size", "1e9,2e9", "--max-size takes one model size like 7e9 (or 7B)"),
+    # Said "attempts column '-5' is not in the data".
+    ("--attempts", "-5", "--attempts must be a whole number >= 1 (the attempts of every row) or a column name, got '-5'"),
+    ("--attempts", "2.5", "--attempts must be a whole number >= 1"),
+])
+def test_command_line_messages_say_what_the_option_takes(cli, tmp_path, capsys, option, value, message):
+    path = tmp_path / "unscramble.csv"
+    pd.DataFrame({"params": ["70m", "160m", "410m", "1b"], "solved": [0, 2, 6, 9]}).to_csv(path, index=False)
+    options = {"--attempts": "2000", "--max-size": None, option: value}
+    args = [arg for name, v in options.items() if v is not None for arg in (name, v)]
+    code, out, err = run_cli(capsys, "passuntil", str(path), "--size", "params", "--passes", "solved", *args)
+    assert code == 2 and out == "" and message in err
+
+
+def test_help_names_the_dispersion_the_fit_uses(cli, capsys):
+    # The help said "Pearson dispersion"; the fit widens by the deviance dispersion.
+    code, out, _ = run_cli(capsys, "passuntil", "--help")
+    text = " ".join(out.replace("│", " ").split())
+    assert code == 0 and "deviance dispersion" in text and "Pearson" not in text

@@ -1,6 +1,7 @@
 """Planning: frontier with intervals, data-constrained law, IsoFLOP approaches, FLOPs, inference."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ from scalinglaws.planning import (
 )
 from scalinglaws.simulate import simulate_runs
 
-from conftest import shared_data
+from conftest import run_cli, shared_data
 
 
 def published(law=CHINCHILLA, params=CHINCHILLA_PUBLISHED, bootstrap=None):
@@ -57,6 +58,30 @@ def test_unique_tokens_allocation_reports_epochs():
         compute_optimal(published(), 1e22, unique_tokens=1e10)
 
 
+@pytest.mark.parametrize("compute", [1e20, 1e22, 1e24])
+def test_with_unique_tokens_to_spare_the_plan_is_the_chinchilla_optimum(compute):
+    # U_D = min(D, U): a run shorter than one epoch sees only D unique tokens. With U >= D the law
+    # has no repeats (R_D = R_N = 0 at the optimum), so the plan must be Chinchilla's closed form of
+    # the same parameters. It used to credit all U to any run: N = 1e16 on 166,667 tokens at 1e22.
+    params = DATA_CONSTRAINED_PUBLISHED
+    n0, d0 = sl.planning.chinchilla_allocation(params, compute)
+    loss0 = params["E"] + params["A"] / n0 ** params["alpha"] + params["B"] / d0 ** params["beta"]
+    for u in (d0, 10 * d0, 1e20):
+        plan = compute_optimal(published(DATA_CONSTRAINED, params), compute, unique_tokens=u)
+        assert plan.N == pytest.approx(n0, rel=1e-6) and plan.D == pytest.approx(d0, rel=1e-6)
+        assert plan.loss == pytest.approx(loss0, rel=1e-9)
+    # Fewer unique tokens than Chinchilla's D* can only cost loss.
+    short = compute_optimal(published(DATA_CONSTRAINED, params), compute, unique_tokens=d0 / 10)
+    assert short.loss > loss0 and short.epochs > 1
+
+
+def test_data_constrained_sees_at_most_the_tokens_it_trained_on():
+    # Before one epoch ends (D < U) the run has seen D unique tokens, not U: the law is that of U = D.
+    n, d = 1e9, 2e10
+    for u in (2e10, 1e11, 1e14):
+        assert float(DATA_CONSTRAINED(DATA_CONSTRAINED_PUBLISHED, N=n, D=d, U=u)) == float(DATA_CONSTRAINED(DATA_CONSTRAINED_PUBLISHED, N=n, D=d, U=d))
+
+
 def test_frontier_and_intervals_from_replicates():
     rng = np.random.default_rng(0)
     base = np.array([CHINCHILLA_PUBLISHED[p] for p in CHINCHILLA.parameter_names])
@@ -72,6 +97,21 @@ def test_frontier_and_intervals_from_replicates():
         assert set(p.intervals) == {"N", "D", "tokens_per_param", "loss"}
     with pytest.raises(sl.InputError, match="--compute-range must be LOW:HIGH"):
         frontier(fit, 1e24, 1e20)
+
+
+def test_optimal_text_shows_an_interval_for_every_column(tmp_path, capsys):
+    # Only N* and loss had intervals in the text table (the JSON had all four), though the README promises every column.
+    rng = np.random.default_rng(0)
+    base = np.array([CHINCHILLA_PUBLISHED[p] for p in CHINCHILLA.parameter_names])
+    path = tmp_path / "bfit.json"
+    published(bootstrap=Bootstrap(base * np.exp(0.02 * rng.standard_normal((50, 5))), 0.9, "run", 0)).save(path)
+    code, out, err = run_cli(capsys, "optimal", str(path), "--compute", "1e22")
+    assert code == 0, err
+    header = " ".join(out.split())
+    for label in ("N* 90% interval", "D* 90% interval", "D*/N* 90% interval", "loss 90% interval"):
+        assert label in header
+    row = next(line for line in out.splitlines() if line.startswith("│ 1e+22"))
+    assert len(re.findall(r"\[[^\]]+, [^\]]+\]", row)) == 4
 
 
 def test_a_fit_whose_data_term_does_not_fall_has_no_allocation():
@@ -151,6 +191,38 @@ def test_marin_isoflop_real_data():
     assert result.N_opt.exponent + result.D_opt.exponent == pytest.approx(1.0, abs=0.03)
 
 
+def test_snapped_budgets_span_at_most_the_tolerance():
+    from scalinglaws.data.readers import read_runs
+    from scalinglaws.planning import assign_budgets
+
+    # Each run is 1.2x the previous: chaining neighbours used to put all six in one budget spanning 2.5x.
+    compute = 1e20 * 1.2 ** np.arange(6)
+    runs = read_runs(pd.DataFrame({"C": compute, "N": 1e9, "loss": 2.0}))
+    budgets = assign_budgets(runs, tolerance=0.25)
+    assert len(np.unique(budgets)) == 3
+    assert np.allclose(budgets, np.repeat(np.sqrt(compute[0::2] * compute[1::2]), 2))
+    # The Marin DCLM ladder without its budget column: no snapped budget spans more than 1.25x or merges two named budgets
+    # (1.8e19 and 3e19 used to share one).
+    frame = pd.read_csv(shared_data("marin_isoflops", "isoflop-dclm.csv"))
+    frame = frame[~frame["Name"].str.contains("validation-optimal")]
+    named = 3 * frame["Name"].str.extract(r"isoflop-([0-9.e+]+)-")[0].astype(float).to_numpy()
+    runs = read_runs(frame, columns={"N": "parameter_count", "D": "throughput/total_tokens", "loss": "eval/paloma/macro_loss"})
+    table = pd.DataFrame({"snapped": assign_budgets(runs), "C": 6 * runs.values("N") * runs.values("D"), "named": named})
+    groups = table.groupby("snapped")
+    assert (groups["C"].max() / groups["C"].min()).max() <= 1.25
+    assert groups["named"].nunique().max() == 1
+
+
+def test_approach_1_refuses_the_options_it_would_ignore(capsys):
+    # --bootstrap and --compare used to be ignored silently with --approach 1.
+    code, out, err = run_cli(capsys, "isoflop", "dataset:gemstones", "--approach", "1", "--bootstrap", "10", "--compare", "chinchilla")
+    assert code == 2 and out == "" and "--bootstrap, --compare apply to approach 2 (IsoFLOP parabolas) only; drop them" in err
+    code, out, err = run_cli(capsys, "isoflop", "dataset:gemstones", "--approach", "1", "--budget", "C")
+    assert code == 2 and "--budget applies to approach 2" in err
+    code, out, _ = run_cli(capsys, "isoflop", "dataset:gemstones", "--approach", "1", "--json")
+    assert code == 0 and json.loads(out)["approach"] == 1
+
+
 def test_approach_1_envelope_on_gemstones():
     result = envelope("dataset:gemstones")
     assert result.N_opt.exponent == pytest.approx(0.641, abs=0.01)
@@ -182,6 +254,38 @@ def test_inference_aware_allocation():
     assert reverse.N == pytest.approx(heavy.N, rel=1e-3)
     with pytest.raises(sl.InputError, match="at or below the law's irreducible loss"):
         inference_optimal(fit, target_loss=1.5, inference_tokens=1e12)
+
+
+def test_an_optimum_at_the_edge_of_the_search_range_is_an_error_not_a_plan(tmp_path, capsys):
+    # A vanishing model-size term used to return N* = 1015 (the search bound) as the plan.
+    flat_n = {**DATA_CONSTRAINED_PUBLISHED, "A": 7e-49, "alpha": 3.0}
+    with pytest.raises(sl.FitError, match="no optimum at C=1e\\+22: its model-size term is flat .*A=7e-49"):
+        compute_optimal(published(DATA_CONSTRAINED, flat_n), 1e22, unique_tokens=1e10)
+    with pytest.raises(sl.FitError, match="no optimum at C=1e\\+22: its model-size term is flat"):
+        compute_optimal(published(params={**CHINCHILLA_PUBLISHED, "A": 1e-60}), 1e22, method="numeric")
+    # A = 0 in an inference plan used to answer N = 1000.
+    no_n = published(params={**CHINCHILLA_PUBLISHED, "A": 0.0})
+    with pytest.raises(sl.FitError, match="no optimum for target loss 2.5: its model-size term is flat .*A=0"):
+        inference_optimal(no_n, target_loss=2.5, inference_tokens=1e12)
+    # A budget whose best model exceeds 1e16 parameters used to be planned at 1e16 ("saves -599.4%").
+    path = tmp_path / "fit.json"
+    published().save(path)
+    code, out, err = run_cli(capsys, "inference", str(path), "--inference-tokens", "1e12", "--total-flops", "1e40")
+    assert code == 2 and out == "" and "no plan for --total-flops 1e+40" in err and "outside what the law can plan" in err
+    # Bootstrap replicates without an optimum in range are dropped from the intervals, not fatal.
+    reps = np.array([[CHINCHILLA_PUBLISHED[p] for p in CHINCHILLA.parameter_names]] * 20) * np.linspace(0.95, 1.05, 20)[:, None]
+    reps[0, 1] = 1e-60  # A of one replicate
+    plan = compute_optimal(published(bootstrap=Bootstrap(reps, 0.9, "run", 0)), 1e22, method="numeric")
+    assert plan.intervals["N"][0] < plan.N < plan.intervals["N"][1]
+
+
+@pytest.mark.parametrize("tokens", ["-1e11", "0"])
+def test_flops_rejects_tokens_that_are_not_positive(tokens, capsys):
+    # Used to print negative (or zero) training FLOPs with exit 0.
+    code, out, err = run_cli(capsys, "flops", "--layers", "24", "--d-model", "2048", "--vocab", "50304", "--context", "2048", "--tokens", tokens)
+    assert code == 2 and out == "" and "--tokens must be a positive number of training tokens" in err
+    with pytest.raises(sl.InputError, match="--tokens must be a positive number"):
+        transformer_flops(n_layers=2, d_model=64, vocab=100, context=16).training_flops(float(tokens))
 
 
 def test_cli_planning_commands(tmp_path, capsys):

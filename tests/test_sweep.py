@@ -83,7 +83,8 @@ def test_bootstrap_jobs_report_interval_hits(tmp_path, runs_csv):
 
 
 def test_failing_jobs_become_error_rows_and_the_others_succeed(tmp_path, runs_csv):
-    spec = good_spec(laws=["chinchilla", "no_such_law"], splits=[SPLITS[0]])
+    # data_constrained needs a U column the data lacks: a failure only the job can find.
+    spec = good_spec(laws=["chinchilla", "data_constrained"], splits=[SPLITS[0]])
     spec["datasets"].append({"path": "runs.csv", "name": "mislabelled", "columns": {"N": "Size"}, "laws": ["chinchilla"]})
     spec["datasets"].append({"path": "missing.csv", "laws": ["chinchilla"]})
     spec["datasets"].append({"path": "runs.csv", "name": "filtered", "where": {"recipe": "sgd"}, "laws": ["chinchilla"]})
@@ -91,7 +92,7 @@ def test_failing_jobs_become_error_rows_and_the_others_succeed(tmp_path, runs_cs
     table = result.table.set_index(["dataset", "family", "law"])
     assert table.loc[("runs", "adam", "chinchilla"), "status"] == "ok"
     assert table.loc[("runs", "lion", "chinchilla"), "status"] == "ok"
-    assert table.loc[("runs", "adam", "no_such_law"), "error"].startswith("unknown law 'no_such_law'")
+    assert table.loc[("runs", "adam", "data_constrained"), "error"].startswith("missing column for 'U'")
     assert "column 'Size' (given for 'N') is not in the data" in table.loc[("mislabelled", "all", "chinchilla"), "error"]
     assert "file not found" in table.loc[("missing", "all", "chinchilla"), "error"]
     assert "where 'recipe' in ['sgd'] of dataset 'filtered' matches no row" in table.loc[("filtered", "all", "chinchilla"), "error"]
@@ -100,7 +101,7 @@ def test_failing_jobs_become_error_rows_and_the_others_succeed(tmp_path, runs_cs
 
 def test_rerun_skips_jobs_done_and_retries_failures(tmp_path, runs_csv):
     out = tmp_path / "results.parquet"
-    spec = good_spec(laws=["chinchilla", "no_such_law"], splits=[SPLITS[0]])
+    spec = good_spec(laws=["chinchilla", "data_constrained"], splits=[SPLITS[0]])
     first = run_sweep(write_spec(tmp_path, spec), out=out, workers=1)
     assert (first.executed, first.skipped) == (4, 0)
     second = run_sweep(write_spec(tmp_path, spec), out=out, workers=1)
@@ -140,6 +141,9 @@ def test_benchmark_spec_points_at_the_shared_data():
     ({"laws": LAWS, "datasets": ["runs.csv", {"path": "other/runs.csv"}]}, "dataset names must be unique"),
     ({"laws": LAWS, "datasets": [{"file": "runs.csv"}]}, "unknown key\\(s\\) 'file' in datasets\\[0\\]"),
     (["runs.csv"], "the sweep spec must be a mapping"),
+    # Unknown law names used to pass here and fail every job of that law (exit 1).
+    (good_spec(laws=["chinchilla", "nosuchlaw"]), "'laws' in the sweep spec: unknown law 'nosuchlaw'; choose one of: bnsl, chinchilla"),
+    ({"datasets": [{"path": "runs.csv", "laws": ["power:U"]}]}, "'datasets\\[0\\].laws' in the sweep spec: law 'power' needs the variable"),
 ])
 def test_bad_spec_is_an_input_error(document, message):
     with pytest.raises(InputError, match=message):
@@ -207,9 +211,13 @@ def test_cli_json_and_exit_codes(tmp_path, runs_csv, run_cli):
     assert set(doc["families"][0]["mean_are"]) == {"chinchilla", "power:N"}
     code, out, err = run_cli("sweep", str(spec), "--workers", "1", "--out", str(tmp_path / "r.parquet"))
     assert code == 0 and "4 jobs, 0 run, 4 already done" in out and "Mean ARE per family, split C:0.2" in out
+    failing = write_spec(tmp_path, good_spec(laws=["data_constrained"], splits=[SPLITS[0]]))
+    code, out, err = run_cli("sweep", str(failing), "--workers", "1")
+    assert code == 1 and "missing column for 'U'" in err
+    # An unknown law used to run and fail its jobs (exit 1); it is bad input, found when the spec is read.
     bad = write_spec(tmp_path, good_spec(laws=["no_such_law"], splits=[SPLITS[0]]))
     code, out, err = run_cli("sweep", str(bad), "--workers", "1")
-    assert code == 1 and "unknown law 'no_such_law'" in err
+    assert code == 2 and out == "" and "'laws' in the sweep spec: unknown law 'no_such_law'; choose one of: bnsl, chinchilla" in err
     code, out, err = run_cli("sweep", str(tmp_path / "nope.yaml"))
     assert code == 2 and "sweep spec not found" in err and out == ""
 
@@ -223,10 +231,10 @@ def local_ray():
 
 
 def test_ray_results_equal_local_results(tmp_path, runs_csv, run_cli, local_ray):
-    spec = write_spec(tmp_path, good_spec(laws=["chinchilla", "power:N", "no_such_law"]))
+    spec = write_spec(tmp_path, good_spec(laws=["chinchilla", "power:N", "data_constrained"]))
     local = run_sweep(spec, workers=1).table.set_index("id")
     code, out, err = run_cli("sweep", str(spec), "--ray", "auto", "--json")
-    assert code == 1, err  # the unknown law fails on Ray too
+    assert code == 1, err  # the law that needs a missing column fails on Ray too
     remote = pd.DataFrame(json.loads(out)["rows"]).set_index("id")
     assert sorted(remote.index) == sorted(local.index)
     remote = remote.loc[local.index]

@@ -173,3 +173,10 @@ def test_cli_json_and_exit_codes(cli_with_task, capsys, rng, tmp_path):
     code, out, err = run_cli(capsys, "task", str(path), "--task-loss", "task_bpb", "--accuracy", "acc", "--target", "N=1.5e9;D=3e10",
                              "--col", "N=params_total")
     assert code == 2 and "target" in err
+    # A second --target (or a name given twice) used to replace the first silently: only the last was predicted.
+    code, out, err = run_cli(capsys, "task", str(path), "--task-loss", "task_bpb", "--accuracy", "acc", "--target", "N=1.5e9,D=3e10",
+                             "--target", "N=3e9,D=6e10", "--col", "N=params_total")
+    assert code == 2 and out == "" and "--target takes one run to predict, got 2" in err
+    code, out, err = run_cli(capsys, "task", str(path), "--task-loss", "task_bpb", "--accuracy", "acc", "--target", "N=1.5e9,N=3e9,D=3e10",
+                             "--col", "N=params_total")
+    assert code == 2 and out == "" and "--target gives N more than once" in err

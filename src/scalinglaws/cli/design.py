@@ -30,6 +30,30 @@ def parse_range(text: str, option: str) -> tuple[float, float]:
     return parse_number(low, option), parse_number(high, option)
 
 
+def _parse_target(text: str) -> dict[str, float]:
+    """``N=7e9,D=1.4e12`` -> a dict; a name given twice is an error (the last would silently win)."""
+    names = [part.partition("=")[0].strip() for part in text.split(",")]
+    repeated = sorted({name for name in names if name and names.count(name) > 1})
+    if repeated:
+        raise InputError(f"--target gives {', '.join(repeated)} more than once in {text!r}; give each once, e.g. N=7e9,D=1.4e12")
+    return parse_pairs(text, "--target", "N=7e9,D=1.4e12 (or C=1e24 with --objective optimal)")
+
+
+def _proposal_and_baselines(result, real):
+    """The proposal's row first, marked (``proposal = NAME`` when it is a baseline), then each other ladder the baselines
+    train once: a baseline that trains the same runs as a row above it (the proposal included) is not repeated."""
+    best = result.best
+    label = f"proposal = {best.ladder.name}" if any(b is best for b in result.baselines) else f"proposal: {best.ladder.name}"
+    rows = [(label, best, None if real is None else real[0])]
+    listed = [best.ladder.points]
+    for i, baseline in enumerate(result.baselines):
+        if baseline is not best and baseline.ladder.points not in listed:
+            listed.append(baseline.ladder.points)
+            rows.append((baseline.ladder.name, baseline, None if real is None else real[1 + i]))
+    names, evaluations, errors = (list(column) for column in zip(*rows, strict=True))
+    return names, evaluations, None if real is None else errors
+
+
 def _finite(value: float) -> float | None:
     return float(value) if value == value else None  # NaN (a ladder too small to fit) -> null
 
@@ -44,11 +68,12 @@ def _percent(value: float, digits: int = 1) -> str:
     return f"{value:.{digits}%}" if math.isfinite(value) else "no fit"
 
 
-def _ladder_table(title: str, evaluations, share: tuple[str, float, int], real=None):
+def _ladder_table(title: str, evaluations, share: tuple[str, float, int], real=None, names=None):
     """Judged ladders a row each: compute as a share of ``share`` (header, denominator, digits), width, RMSE and, after
-    a backtest, the real ARE."""
+    a backtest, the real ARE. ``names`` replaces the ladders' names as row labels."""
     header, denominator, digits = share
-    rows = [[e.ladder.name, _percent(e.ladder.compute / denominator, digits), _percent(e.width), _percent(e.rmse)] for e in evaluations]
+    labels = names or [e.ladder.name for e in evaluations]
+    rows = [[label, _percent(e.ladder.compute / denominator, digits), _percent(e.width), _percent(e.rmse)] for label, e in zip(labels, evaluations, strict=True)]
     headers = ["ladder", header, "interval width", "RMSE"]
     if real is not None:
         rows = [[*row, _percent(error, 2)] for row, error in zip(rows, real, strict=True)]
@@ -97,7 +122,7 @@ def design_command(
         target = f"C={compute}"
     if target is None and backtest is None:
         raise InputError("give --target N=...,D=... (the run to forecast), or --pool RUNS --backtest K to forecast the pool's K largest sizes")
-    goal = parse_pairs(target, "--target", "N=7e9,D=1.4e12 (or C=1e24 with --objective optimal)") if target is not None else {}
+    goal = _parse_target(target) if target is not None else {}
     size_range = parse_range(sizes, "--sizes") if sizes else None
     if have is not None:
         done = read_runs(have, columns=parse_columns(col))
@@ -169,8 +194,9 @@ def design_command(
     stdout.print(table(f"Proposed ladder: {result.best.ladder.name}", ["N (params)", "D (tokens)", "C (FLOPs)", "D/N"], _rows(result.best.ladder.to_records())))
     if real is not None:
         stdout.print(f"backtest: the {backtest} largest size(s) of the pool held out ({len(held)} run(s)); real ARE is each ladder's error on them")
-    stdout.print(_ladder_table(f"95% interval width of the forecast {what} (relative), same budget", [result.best, *result.baselines],
-                               ("compute / target's", result.target_compute, 2), real))
+    names, judged_rows, judged_real = _proposal_and_baselines(result, real)
+    stdout.print(_ladder_table(f"95% interval width of the forecast {what} (relative), same budget", judged_rows,
+                               ("compute / target's", result.target_compute, 2), judged_real, names))
     if result.ties:
         shown = result.ties[:TIES_SHOWN]
         stdout.print(_ladder_table(f"Within simulation noise of the proposal ({len(shown)} of {len(result.ties)})", shown,

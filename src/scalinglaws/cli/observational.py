@@ -24,7 +24,12 @@ def _benchmarks(specs: list[str] | None) -> list[str] | None:
 
 
 def _floor(text: str) -> float | str:
-    return "fit" if text.strip().lower() == "fit" else parse_number(text, "--floor")
+    if text.strip().lower() == "fit":
+        return "fit"
+    try:
+        return parse_number(text, "--floor")
+    except InputError:
+        raise InputError(f"--floor must be 'fit' (fitted in [0, 0.2]) or a number like 0.25, got {text!r}") from None
 
 
 @app.command("observe")

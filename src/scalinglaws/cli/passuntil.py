@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Annotated
 
@@ -15,7 +16,7 @@ from .common import JsonOption, PlotOption, emit_json, print_notes, print_warnin
 app = typer.Typer()
 
 
-def _sizes(specs: list[str] | None, option: str) -> list[float]:
+def _sizes(specs: list[str] | None, option: str, example: str = "N=7e9 (or 7B)") -> list[float]:
     """``["N=7e9", "1.3e10,7B"]`` -> ``[7e9, 1.3e10, 7e9]``."""
     out = []
     for spec in specs or ():
@@ -25,16 +26,32 @@ def _sizes(specs: list[str] | None, option: str) -> list[float]:
         for part in text.split(","):
             value = parse_quantity(part.strip())
             if not (value == value and value > 0):
-                raise InputError(f"{option} must be a model size like N=7e9 (or 7B), got {spec!r}")
+                raise InputError(f"{option} must be a model size > 0 like {example}, got {spec!r}")
             out.append(value)
     return out
+
+
+def _max_size(text: str | None) -> float | None:
+    """One model size: a bare number (7e9) or 7B."""
+    if text is None:
+        return None
+    sizes = _sizes([text], "--max-size", "7e9 (or 7B)")
+    if len(sizes) != 1:
+        raise InputError(f"--max-size takes one model size like 7e9 (or 7B), got {text!r}")
+    return sizes[0]
 
 
 def _attempts(text: str | None) -> str | int | None:
     """A whole number is one count for every row; anything else names a column."""
     if text is None:
         return None
-    return int(text) if text.strip().isdigit() else text
+    try:
+        value = float(text)
+    except ValueError:
+        return text  # a column name
+    if not (math.isfinite(value) and value >= 1 and value == int(value)):
+        raise InputError(f"--attempts must be a whole number >= 1 (the attempts of every row) or a column name, got {text!r}")
+    return int(value)
 
 
 @app.command("passuntil")
@@ -49,12 +66,12 @@ def passuntil_command(
     target: Annotated[list[str] | None, typer.Option("--target", help="Size to predict: N=7e9 (repeatable, or comma-separated).")] = None,
     max_size: Annotated[str | None, typer.Option("--max-size", help="Fit only sizes <= this; larger rows are held out and compared (a backtest).")] = None,
     level: Annotated[float, typer.Option(help="Interval coverage.")] = 0.95,
-    dispersion: Annotated[str, typer.Option(help="'auto' (widen by the Pearson dispersion when > 1) or a number >= 1 (1: pure binomial).")] = "auto",
+    dispersion: Annotated[str, typer.Option(help="'auto' (widen by the deviance dispersion, residual deviance / degrees of freedom, when > 1) or a number >= 1 (1: pure binomial).")] = "auto",
     json_out: JsonOption = False,
     plot: PlotOption = None,
 ) -> None:
     """Fit PU(N) = exp(-c N^-alpha) to pass counts (binomial maximum likelihood) and predict pass rates of larger models."""
-    limit = _sizes([max_size], "--max-size")[0] if max_size is not None else None
+    limit = _max_size(max_size)
     scale: float | str = dispersion
     if dispersion != "auto":
         try:

@@ -18,6 +18,10 @@ from .common import ColOption, JsonOption, PlotOption, emit_json, fmt, parse_col
 app = typer.Typer()
 
 
+#: Columns of the allocation table and the keys of their intervals.
+INTERVAL_COLUMNS = (("N*", "N"), ("D*", "D"), ("D*/N*", "tokens_per_param"), ("loss", "loss"))
+
+
 def _interval_cells(allocation, key: str) -> list[object]:
     lo, hi = allocation.intervals.get(key, (None, None))
     return [] if lo is None else [f"[{fmt(lo, 3)}, {fmt(hi, 3)}]"]
@@ -56,10 +60,10 @@ def optimal_command(
         return
     with_intervals = bool(plans[0].intervals)
     columns = ["C (FLOPs)", "N* (params)", "D* (tokens)", "D*/N*", "loss"] + (["epochs"] if u else [])
-    if with_intervals:
-        columns += [f"N* {plans[0].level:.0%} interval", f"loss {plans[0].level:.0%} interval"]
+    if with_intervals:  # every column gets its interval, as in the JSON
+        columns += [f"{label} {plans[0].level:.0%} interval" for label, _ in INTERVAL_COLUMNS]
     rows = [[p.C, p.N, p.D, p.tokens_per_param, p.loss] + ([p.epochs] if u else []) +
-            (_interval_cells(p, "N") + _interval_cells(p, "loss") if with_intervals else []) for p in plans]
+            ([cell for _, key in INTERVAL_COLUMNS for cell in _interval_cells(p, key)] if with_intervals else []) for p in plans]
     stdout.print(table(f"compute-optimal allocation ({plans[0].method})", columns, rows))
     if exponent:
         text = f"allocation exponent N* ~ C^{exponent['value']:.4f}"
@@ -68,12 +72,21 @@ def optimal_command(
         stdout.print(text + " (beta / (alpha + beta))")
 
 
+def _check_approach_1(**given: object) -> None:
+    """Approach 1 (the lower envelope) has no bootstrap, comparison, budget column or figure: refuse them, never ignore them."""
+    options = {"n_bootstrap": "--bootstrap", "compare": "--compare", "budget": "--budget", "plot": "--plot"}
+    used = [options[name] for name, value in given.items() if value]
+    if used:
+        raise InputError(f"{', '.join(used)} {'applies' if len(used) == 1 else 'apply'} to approach 2 (IsoFLOP parabolas) only; "
+                         f"drop {'it' if len(used) == 1 else 'them'} with --approach 1, or leave out --approach 1")
+
+
 @app.command("isoflop")
 def isoflop_command(
     runs: Annotated[str, typer.Argument(help="IsoFLOP runs: any two of N, D, C per run, and loss.")],
     col: ColOption = None,
     budget: Annotated[str | None, typer.Option(help="Column holding each run's compute budget.")] = None,
-    tolerance: Annotated[float, typer.Option(help="Runs within a factor 1+tolerance of compute share a budget.")] = 0.25,
+    tolerance: Annotated[float, typer.Option(help="Runs within a factor 1+tolerance of a budget's smallest run share that budget.")] = 0.25,
     min_points: Annotated[int, typer.Option(help="Drop budgets with fewer runs.")] = 3,
     n_bootstrap: Annotated[int, typer.Option("--bootstrap", help="Replicates for intervals on k, a, k', b.")] = 0,
     level: Annotated[float, typer.Option(help="Interval coverage.")] = 0.95,
@@ -84,6 +97,8 @@ def isoflop_command(
     json_out: JsonOption = False,
 ) -> None:
     """Chinchilla approaches 1 and 2: per-budget optima and N*(C), D*(C) power laws."""
+    if approach == 1:
+        _check_approach_1(n_bootstrap=n_bootstrap, compare=compare, budget=budget, plot=plot)
     data = read_runs(runs, columns=parse_columns(col))
     if approach == 1:
         result = envelope(data)

@@ -7,11 +7,22 @@ from typing import Annotated
 
 import typer
 
-from ..errors import ScalingLawWarning
+from ..errors import InputError, ScalingLawWarning
 from ..task import task_ladder
 from .common import ColOption, JsonOption, emit_json, parse_columns, parse_pairs, print_notes, print_warnings, stdout, table
 
 app = typer.Typer()
+
+
+def _parse_target(specs: list[str]) -> dict[str, float]:
+    """The one run to predict; a second --target, or a name given twice, would silently replace the first."""
+    if len(specs) != 1:
+        raise InputError(f"--target takes one run to predict, got {len(specs)} ({' '.join(specs)}); run the command once per target")
+    names = [part.partition("=")[0].strip() for part in specs[0].split(",")]
+    repeated = sorted({name for name in names if name and names.count(name) > 1})
+    if repeated:
+        raise InputError(f"--target gives {', '.join(repeated)} more than once in {specs[0]!r}; give N and D once each, e.g. N=1.2e10,D=3e11")
+    return parse_pairs(specs[0], "--target", "N=1.2e10,D=3e11")
 
 
 @app.command("task")
@@ -19,7 +30,7 @@ def task_command(
     runs: Annotated[str, typer.Argument(help="Runs file or dataset:NAME, with task-loss and accuracy columns.")],
     task_loss: Annotated[str, typer.Option("--task-loss", help="Column holding the task loss (e.g. bits per byte of the answer).")],
     accuracy: Annotated[str, typer.Option("--accuracy", help="Column holding the task accuracy, in (0, 1].")],
-    target: Annotated[list[str], typer.Option("--target", help="The run to predict: N=VALUE,D=VALUE.")],
+    target: Annotated[list[str], typer.Option("--target", help="The run to predict: N=VALUE,D=VALUE (one run; give it once).")],
     col: ColOption = None,
     n_bootstrap: Annotated[int, typer.Option("--bootstrap", help="Joint bootstrap replicates by run, refitting both steps (0: none).")] = 0,
     level: Annotated[float, typer.Option(help="Interval coverage.")] = 0.95,
@@ -30,7 +41,7 @@ def task_command(
     with warnings.catch_warnings():
         # The result records its warnings; they are printed once below (or sit in the JSON).
         warnings.simplefilter("ignore", ScalingLawWarning)
-        result = task_ladder(runs, task_loss=task_loss, accuracy=accuracy, target=parse_pairs(target, "--target", "N=1.2e10,D=3e11"),
+        result = task_ladder(runs, task_loss=task_loss, accuracy=accuracy, target=_parse_target(target),
                              bootstrap=n_bootstrap, level=level, seed=seed, columns=parse_columns(col))
     if json_out:
         emit_json(result.to_dict())

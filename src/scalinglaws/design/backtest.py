@@ -63,7 +63,9 @@ def hold_out_largest(table: pd.DataFrame, sizes: int = 1) -> tuple[pd.DataFrame,
     one every row is a finished run, and every held-out row is kept.
     """
     distinct = np.sort(table["N"].unique())
-    if sizes < 1 or distinct.size <= sizes + 2:
+    if sizes < 1:
+        raise InputError(f"--backtest K must be >= 1 (the number of largest sizes to hold out), got {sizes}")
+    if distinct.size <= sizes + 2:
         raise InputError(f"cannot hold out the {sizes} largest sizes of {distinct.size}: keep at least 3 sizes in the pool")
     held = table[table["N"] >= distinct[-sizes]]
     final = held[held["D"] == held.groupby("run")["D"].transform("max")] if "run" in held.columns else held

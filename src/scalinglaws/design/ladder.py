@@ -316,6 +316,26 @@ def prior_fit(law: str, params: Mapping[str, float], noise: float = 0.0) -> Fit:
                n_points=0, status="converged", residual_std=float(noise), provenance={"source": "prior"})
 
 
+def check_target(law: str, target: Mapping[str, float], objective: str) -> None:
+    """The target names exactly the inputs the objective uses (the law's variables, or C), each a positive finite number."""
+    variables = tuple(get_law(law).variables)
+    needed = variables if objective == "loss" else ("C",)
+    if objective == "loss" and "C" in target and "C" not in variables:
+        raise InputError("--target C=... goes with --objective optimal (the compute-optimal N* at that compute); "
+                         f"for the loss of a run give --target {'=...,'.join(variables)}=... (e.g. N=7e9,D=1.4e12)")
+    missing = [k for k in needed if k not in target]
+    if missing:
+        raise InputError(f"the target needs {', '.join(needed)} for objective {objective!r} (e.g. --target N=7e9,D=1.4e12); missing {', '.join(missing)}")
+    unknown = [k for k in target if k not in needed]
+    if unknown:
+        raise InputError(f"--target gives {', '.join(unknown)}, which objective {objective!r} with law {law!r} does not use; give only {', '.join(needed)}")
+    for key in needed:
+        value = target[key]
+        if not (isinstance(value, (int, float, np.floating)) and math.isfinite(value) and value > 0):
+            shown = f"{value:g}" if isinstance(value, (int, float, np.floating)) else repr(value)
+            raise InputError(f"--target {key} must be a positive number, got {shown}")
+
+
 # --- candidate ladders ---------------------------------------------------------------
 
 
@@ -331,20 +351,41 @@ def _spend(name: str, sizes: np.ndarray, ratios: Sequence[float], budget: float)
     return Ladder(name, n, d)
 
 
-def candidate_ladders(budget: float, sizes: tuple[float, float]) -> list[Ladder]:
-    """Log-spaced size ladders of several lengths, top sizes and ratio spreads, each spending ``budget``."""
+def _shapes(sizes: tuple[float, float]):
+    """The candidate shapes: (name, sizes, tokens-per-parameter ratios before scaling)."""
     lo, hi = sizes
-    out = []
     for count in SIZE_COUNTS:
         for fraction in TOP_FRACTIONS:
             top = max(lo * 2, hi * fraction)
             grid = np.geomspace(lo, top, count)
             for ratios in RATIO_SCHEMES:
                 spread = "/".join(f"{r:g}" for r in ratios)
-                ladder = _spend(f"{count} sizes {lo:.2g}-{top:.2g}, ratios {spread} (scaled)", grid, ratios, budget)
-                if ladder is not None:
-                    out.append(ladder)
+                yield f"{count} sizes {lo:.2g}-{top:.2g}, ratios {spread} (scaled)", grid, ratios
+
+
+def candidate_ladders(budget: float, sizes: tuple[float, float]) -> list[Ladder]:
+    """Log-spaced size ladders of several lengths, top sizes and ratio spreads, each spending ``budget``."""
+    out = []
+    for name, grid, ratios in _shapes(sizes):
+        ladder = _spend(name, grid, ratios, budget)
+        if ladder is not None:
+            out.append(ladder)
     return out
+
+
+def _no_candidate_error(budget: float, sizes: tuple[float, float]) -> InputError:
+    """Why no candidate ladder spends ``budget`` within ``sizes``: the budget is below the cheapest or above the dearest."""
+    spans = [(6.0 * float(np.sum(grid**2)) * float(np.sum(ratios)) * bound / limit)
+             for _, grid, ratios in _shapes(sizes) for bound, limit in ((RATIO_RANGE[0], min(ratios)), (RATIO_RANGE[1], max(ratios)))]
+    cheapest, dearest = min(spans[0::2]), max(spans[1::2])
+    where = f"sizes {sizes[0]:.3g} to {sizes[1]:.3g} params at {RATIO_RANGE[0]:g} to {RATIO_RANGE[1]:g} tokens/param"
+    if budget < cheapest:
+        return InputError(f"the budget cannot pay for any candidate ladder: --budget {budget:.3g} FLOPs is below the cheapest, "
+                          f"{cheapest:.3g} FLOPs ({where}); raise --budget or lower --sizes")
+    if budget > dearest:
+        return InputError(f"--budget {budget:.3g} FLOPs is more than any candidate ladder can spend (at most {dearest:.3g} FLOPs with "
+                          f"{where}); lower --budget or raise --sizes HIGH")
+    return InputError(f"no candidate ladder spends --budget {budget:.3g} FLOPs with {where}; change --budget or --sizes")
 
 
 def baseline_grid(budget: float, sizes: tuple[float, float], ratio: float = 20.0) -> Ladder:
@@ -373,6 +414,20 @@ def baseline_isoflop(budget: float, law: str, params: Mapping[str, float], sizes
         n_list.append(n)
         d_list.append(c / (6.0 * n))
     return Ladder(f"baseline: IsoFLOP, {budgets} budgets x {per_budget} sizes around the prior's N*", np.concatenate(n_list), np.concatenate(d_list))
+
+
+def _isoflop_or_note(budget: float, law: str, params: Mapping[str, float], sizes: tuple[float, float]) -> tuple[Ladder | None, list[str]]:
+    """The IsoFLOP baseline, with a note when it cannot sit around the prior's optimum (or None when the prior has none)."""
+    try:
+        ladder = baseline_isoflop(budget, law, params, sizes)
+    except ScalingLawsError:
+        return None, [f"no IsoFLOP baseline: the prior ({law}) has no compute-optimal size at this budget's IsoFLOP slices "
+                      "(its loss keeps falling to the edge of the sizes searched), so only the grid baseline is judged"]
+    if np.any(ladder.N <= sizes[0]):
+        return ladder, [f"'{ladder.name}': the prior's N* at its smallest budget is below the smallest size allowed ({sizes[0]:.3g}); "
+                        f"those runs are raised to it (down to {float(np.min(ladder.D / ladder.N)):.2g} tokens/param), so the baseline "
+                        "does not bracket the optimum; lower --sizes LOW or raise --budget"]
+    return ladder, []
 
 
 def _pick_sizes(distinct: np.ndarray, count: int, top: float) -> np.ndarray:
@@ -532,10 +587,7 @@ def design_ladder(
         raise InputError(f"design needs a law in N and D (e.g. chinchilla); {law_obj.name!r} has {', '.join(law_obj.variables)}")
     if objective not in ("loss", "optimal"):
         raise InputError(f"--objective must be 'loss' or 'optimal', got {objective!r}")
-    needed = ("N", "D") if objective == "loss" else ("C",)
-    missing = [k for k in needed if k not in target]
-    if missing:
-        raise InputError(f"the target needs {', '.join(needed)} for objective {objective!r} (e.g. --target N=7e9,D=1.4e12); missing {', '.join(missing)}")
+    check_target(law_obj.name, target, objective)
     if not (budget > 0 and math.isfinite(budget)):
         raise InputError(f"--budget must be a positive number of FLOPs, got {budget!r}")
     if not (noise >= 0 and math.isfinite(noise)):
@@ -559,7 +611,12 @@ def design_ladder(
         notes.append(f"the budget is {budget / target_compute:.0%} of the target's compute; ladders usually spend about 1%")
     if pool is None:
         candidates = candidate_ladders(budget, sizes)
-        baselines = [baseline_grid(budget, sizes), baseline_isoflop(budget, law_obj.name, params, sizes)]
+        if not candidates:
+            raise _no_candidate_error(budget, sizes)
+        baselines = [baseline_grid(budget, sizes)]
+        isoflop_baseline, why = _isoflop_or_note(budget, law_obj.name, params, sizes)
+        baselines += [isoflop_baseline] if isoflop_baseline is not None else []
+        notes += why
     elif len(pool) == 3:
         candidates = pool_run_candidates(pool[0], pool[1], pool[2], budget)
         if not candidates:
@@ -574,6 +631,7 @@ def design_ladder(
         grid = _pick_sizes(distinct, BASELINE_SIZES, distinct[-1])
         longest = np.array([np.max(pool[1][pool[0] == size]) for size in grid])
         baselines = [Ladder(f"baseline: {grid.size} log-spaced sizes, one full-length run each", grid, longest), snapped_grid(pool[0], pool[1])]
+    notes.extend(_repeated_baselines(baselines))
     judged = evaluate_ladders([*baselines, *candidates], law_obj.name, params, target, objective=objective, noise=noise,
                               discrepancy=discrepancy, length=length, along=along, simulations=simulations, seed=seed, workers=workers,
                               progress=progress)
@@ -608,6 +666,18 @@ def design_ladder(
     return Design(best, tuple(baseline_results), tuple(candidate_results), law_obj.name, dict(params), objective, dict(target), truth,
                   float(budget), float(noise), float(target_compute), tuple(notes), tuple(ties), discrepancy=float(discrepancy),
                   length=float(length), along=along)
+
+
+def _repeated_baselines(baselines: Sequence[Ladder]) -> list[str]:
+    """A note per baseline that trains the same runs as an earlier one (say, a same-compute grid the budget cannot
+    lengthen). Both stay in ``Design.baselines``, whose positions callers rely on; the text output lists the ladder once."""
+    notes = []
+    for i, ladder in enumerate(baselines):
+        same = next((k for k in baselines[:i] if k.points == ladder.points), None)
+        if same is not None:
+            notes.append(f"'{ladder.name}' trains the same runs as '{same.name}' (the budget leaves no room to differ); "
+                         "the table lists that ladder once")
+    return notes
 
 
 def _unidentified_notes(best: Evaluation, baselines: Sequence[Evaluation], objective: str) -> list[str]:
@@ -726,6 +796,7 @@ def next_runs(
     """
     if count < 1:
         raise InputError(f"--next must be at least 1, got {count}")
+    check_target(law, target, objective)
     parameters = len(get_law(law).parameters)
     if len(have.N) + count <= parameters:
         raise InputError(f"the {len(have.N)} runs done and the {count} asked for cannot fit the law {law!r}: it has {parameters} parameters "
@@ -752,4 +823,4 @@ def next_runs(
     return proposed, start, current
 
 
-__all__ = ["load_prior", "near_ties", "next_runs", "pool_candidates", "pool_grid", "pool_run_candidates", "ranking", "snapped_grid", "prior_fit", "Design", "Evaluation", "Ladder", "baseline_grid", "baseline_isoflop", "candidate_ladders", "design_ladder", "evaluate_ladders"]
+__all__ = ["check_target", "load_prior", "near_ties", "next_runs", "pool_candidates", "pool_grid", "pool_run_candidates", "ranking", "snapped_grid", "prior_fit", "Design", "Evaluation", "Ladder", "baseline_grid", "baseline_isoflop", "candidate_ladders", "design_ladder", "evaluate_ladders"]

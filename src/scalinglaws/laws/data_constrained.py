@@ -4,9 +4,15 @@ Repeated epochs of the same unique data are worth less than fresh tokens;
 excess parameters beyond what the unique data supports are worth less too:
 
     L = E + A / N'^alpha + B / D'^beta
-    D' = U_D + U_D R_D* (1 - exp(-R_D / R_D*)),  R_D = max(D / U_D - 1, 0)
+    D' = U_D + U_D R_D* (1 - exp(-R_D / R_D*)),  R_D = max(D / U_D - 1, 0),  U_D = min(D, U)
     N' = U_N + U_N R_N* (1 - exp(-R_N / R_N*)),  U_N = min(N, D_to_N(U_D)),  R_N = max(N / U_N - 1, 0)
     D_to_N(D) = (D G)^(beta / alpha) G,  G = (alpha A / (beta B))^(1 / (alpha + beta))
+
+The input U is the unique tokens *available*; U_D is the unique tokens a run of
+D tokens actually sees, min(D, U) (Muennighoff et al. define D = U_D (1 + R_D),
+so U_D <= D). Crediting all of U to a run shorter than one epoch would make
+tiny-D plans look as good as full-data ones. With U >= D the law is Chinchilla's
+along the compute-optimal curve (R_D = 0, and R_N = 0 where N = D_to_N(D)).
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ def _data_constrained(params: ArrayMap, x: ArrayMap) -> np.ndarray:
     e, a, b = params["E"], params["A"], params["B"]
     alpha, beta = params["alpha"], params["beta"]
     rd_star, rn_star = params["R_D_star"], params["R_N_star"]
-    n, d, u_d = x["N"], x["D"], x["U"]
+    n, d = x["N"], x["D"]
+    u_d = np.minimum(d, x["U"])  # unique tokens seen: a run shorter than one epoch sees only D of them
     g = (alpha * a / (beta * b)) ** (1.0 / (alpha + beta))
     repeats_d = np.maximum(d / u_d - 1.0, 0.0)
     d_eff = u_d + u_d * rd_star * (1.0 - np.exp(-repeats_d / rd_star))
@@ -44,7 +51,7 @@ DATA_CONSTRAINED = Law(
         Parameter("R_N_star", 0.1, 1e3, log_scale=True, grid=(2.0, 8.0), description="the same for excess parameters"),
     ),
     function=_data_constrained,
-    formula="L = E + A / N'^alpha + B / D'^beta, D' and N' discounted for repeated data (U unique tokens)",
+    formula="L = E + A / N'^alpha + B / D'^beta, D' and N' discounted for repeated data (U unique tokens available, U_D = min(D, U) seen)",
     latex=r"L = E + \frac{A}{N'^{\alpha}} + \frac{B}{D'^{\beta}},\quad D' = U_D + U_D R_D^*\left(1 - e^{-R_D/R_D^*}\right)",
     citation="Muennighoff et al. 2023, Scaling Data-Constrained Language Models, arXiv:2305.16264",
     complex_safe=False,

@@ -46,6 +46,9 @@ class FlopCount:
         return 6.0 * self.params_non_embedding
 
     def training_flops(self, tokens: float) -> float:
+        if not (isinstance(tokens, (int, float)) and 0 < tokens < float("inf")):
+            shown = f"{tokens:g}" if isinstance(tokens, (int, float)) else repr(tokens)
+            raise InputError(f"--tokens must be a positive number of training tokens, got {shown}")
         return self.flops_per_token * tokens
 
     def to_dict(self) -> dict[str, object]:

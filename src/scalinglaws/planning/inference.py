@@ -15,7 +15,7 @@ from scipy.optimize import brentq, minimize_scalar
 
 from ..errors import InputError
 from ..fitting.result import Fit
-from .optimal import N_SEARCH
+from .optimal import N_SEARCH, _edge_error
 
 INFERENCE_FLOPS_PER_PARAM_TOKEN = 2.0
 TRAIN_FLOPS_PER_PARAM_TOKEN = 6.0
@@ -76,9 +76,19 @@ def _cheapest(fit: Fit, target: float, d_inference: float) -> tuple[float, float
     if not np.isfinite(values).any():
         raise InputError(f"no model size up to {N_SEARCH[1]:.0e} parameters reaches loss {target}; choose a higher target loss")
     i = int(np.argmin(values))
+    if i in _edges(values):
+        raise _edge_error(fit, dict(fit.params), {}, at_low=i == _edges(values)[0], n=float(np.exp(grid[i])),
+                          what=f"for target loss {target:g}", quantity="the total FLOPs",
+                          fix="choose a target loss the law reaches with a model inside that range")
     best = minimize_scalar(total, bounds=(grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]), method="bounded", options={"xatol": 1e-9})
     n = float(np.exp(best.x))
     return n, tokens_for_loss(fit, n, target)
+
+
+def _edges(values: np.ndarray) -> tuple[int, int]:
+    """Indices of the first and last finite values: an optimum there is the search range's edge, not a plan."""
+    finite = np.flatnonzero(np.isfinite(values))
+    return int(finite[0]), int(finite[-1])
 
 
 def _check(fit: Fit, d_inference: float) -> None:
@@ -123,6 +133,10 @@ def best_loss_for_budget(fit: Fit, *, total_flops: float, inference_tokens: floa
     if not np.isfinite(values).any():
         raise InputError(f"a budget of {total_flops:.3g} FLOPs cannot even serve {inference_tokens:.3g} inference tokens with a {N_SEARCH[0]:.0e}-parameter model")
     i = int(np.argmin(values))
+    if i in _edges(values):
+        raise _edge_error(fit, dict(fit.params), {}, at_low=i == _edges(values)[0], n=float(np.exp(grid[i])),
+                          what=f"for --total-flops {total_flops:.3g}",
+                          fix="the budget is outside what the law can plan; give one whose best model lies inside that range")
     best = minimize_scalar(loss_at, bounds=(grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]), method="bounded", options={"xatol": 1e-9})
     n = float(np.exp(best.x))
     d = (total_flops - INFERENCE_FLOPS_PER_PARAM_TOKEN * n * inference_tokens) / (TRAIN_FLOPS_PER_PARAM_TOKEN * n)

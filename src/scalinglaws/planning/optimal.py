@@ -74,10 +74,38 @@ def numeric_allocation(fit: Fit, compute: float, params: dict[str, float] | None
     grid = np.linspace(np.log(N_SEARCH[0]), hi, 2001)
     values = loss_at(grid)
     i = int(np.argmin(values))
+    if i in (0, grid.size - 1):
+        raise _edge_error(fit, theta, extra, at_low=i == 0, n=float(np.exp(grid[i])), what=f"at C={compute:.3g}",
+                          fix="--compute is outside what the law can plan; give a budget whose optimum lies inside that range")
     lo_i, hi_i = max(i - 1, 0), min(i + 1, grid.size - 1)
     best = minimize_scalar(lambda v: float(loss_at(v)), bounds=(grid[lo_i], grid[hi_i]), method="bounded", options={"xatol": 1e-10})
     n_opt = float(np.exp(best.x))
     return n_opt, budget / n_opt
+
+
+def _flat_term(fit: Fit, variable: str, params: dict[str, float] | None = None, extra: dict[str, np.ndarray] | None = None) -> bool:
+    """True when the law's loss does not change as ``variable`` (N or D) spans the search range.
+
+    A fit whose model-size (or data) coefficient is 0 or vanishingly small has
+    such a term; any optimiser over it runs to the edge of its range.
+    """
+    theta, extra = dict(params or fit.params), extra or {}
+    other = "D" if variable == "N" else "N"
+    with np.errstate(all="ignore"):
+        ends = [float(fit.law.function(theta, {variable: np.asarray(v), other: np.asarray(1e12), **extra})) for v in N_SEARCH]
+    return bool(np.isfinite(ends).all() and abs(ends[0] - ends[1]) <= 1e-9 * max(abs(ends[1]), 1e-300))
+
+
+def _edge_error(fit: Fit, params: dict[str, float], extra: dict[str, np.ndarray], *, at_low: bool, n: float, what: str, fix: str,
+                quantity: str = "the loss") -> FitError | InputError:
+    """The error for an optimum on the edge of the search range ``N_SEARCH``: never return the edge as a plan."""
+    direction, term, variable = ("shrinks", "model-size", "N") if at_low else ("grows", "data", "D")
+    shown = ", ".join(f"{k}={v:.3g}" for k, v in params.items())
+    if _flat_term(fit, variable, params, extra):
+        return FitError(f"the fitted {fit.law.name} law has no optimum {what}: its {term} term is flat (the loss does not fall with {variable}; "
+                        f"{shown}), so the optimiser runs to the edge of its range, N={n:.3g}; refit with more runs spread over {variable}")
+    return InputError(f"no plan {what}: the {fit.law.name} law's optimum lies beyond the searched sizes N = {N_SEARCH[0]:.0e} to "
+                      f"{N_SEARCH[1]:.0e} ({quantity} still falls as N {direction} to {n:.3g}); {fix}")
 
 
 def compute_optimal(fit: Fit, compute: float, *, method: str = "auto", unique_tokens: float | None = None) -> Allocation:
@@ -140,12 +168,20 @@ def compute_optimal(fit: Fit, compute: float, *, method: str = "auto", unique_to
 
         level = fit.bootstrap.level
         with np.errstate(all="ignore"):
-            values = np.array([allocate(p) for p in replicate_params(fit)])
+            values = np.array([_allocate_or_nan(allocate, p) for p in replicate_params(fit)])
         values = np.column_stack([values[:, 0], values[:, 1], values[:, 1] / values[:, 0], values[:, 2]])
         lo, hi = percentile_interval(values, level)
         intervals = {name: (float(a), float(b)) for name, a, b in zip(("N", "D", "tokens_per_param", "loss"), lo, hi, strict=True)}
     return Allocation(float(compute), float(n), float(d), float(d / n), loss, used, intervals, level,
                       epochs=float(d / unique_tokens) if unique_tokens else None)
+
+
+def _allocate_or_nan(allocate, params: dict[str, float]) -> tuple[float, float, float]:
+    """A bootstrap replicate without an optimum in range counts as not converged (NaN, ignored by the interval)."""
+    try:
+        return allocate(params)
+    except (FitError, InputError):
+        return math.nan, math.nan, math.nan
 
 
 def _extra_inputs(fit: Fit, unique_tokens: float | None) -> dict[str, np.ndarray]:

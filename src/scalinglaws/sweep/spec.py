@@ -20,9 +20,9 @@ A spec is a YAML file (or the equivalent mapping) such as::
         laws: [power:N]           # overrides the top-level laws for this dataset
         splits: [{column: is_train}]
 
-Everything here is checked when the spec is read, so that a typo stops the
-sweep before any fit runs; whatever needs the data (columns, law names, a
-split that leaves nothing to fit) is found by the job itself and recorded as
+Everything here is checked when the spec is read, law names included, so that
+a typo stops the sweep before any fit runs; whatever needs the data (columns,
+a split that leaves nothing to fit) is found by the job itself and recorded as
 that job's error.
 """
 
@@ -272,10 +272,17 @@ def _mapping(value: object, where: str, allowed: Sequence[str]) -> dict[str, obj
 
 
 def _laws(value: object, where: str) -> tuple[str, ...]:
-    # Names are checked by the jobs: an unknown law becomes that job's error row.
+    """Law names, each checked against the catalogue now: a typo is bad input, not a failed job."""
+    from ..laws import get_law
+
     laws = _names(value, where)
     if not laws:
         raise InputError(f"'{where}' must name at least one law (see `scalinglaws laws`)")
+    for name in laws:
+        try:
+            get_law(name)
+        except InputError as exc:
+            raise InputError(f"'{where}' in the sweep spec: {exc}") from None
     return laws
 
 

@@ -175,3 +175,21 @@ def test_cli_backtest_prints_why_a_law_failed_and_exits_1(capsys, tmp_path):
     assert "│ 1    │    power:N" in out and "│ -    │ chinchilla" in out
     code, out, _ = run_cli(capsys, "backtest", str(path), "--law", "chinchilla", "--law", "power:N", "--holdout", "0.5", "--json")
     assert code == 1 and json.loads(out)["ranking"] == ["power:N"]
+
+
+def test_bad_values_are_bad_input_and_one_law_may_be_a_string(capsys, tmp_path):
+    # A NaN loss among the runs to fit used to be recorded as a failure of each law (exit 1, the reason only in the
+    # table); it is bad input, as in `fit`: one line, exit 2. A single law name used to be split into letters ("unknown law 'c'").
+    from conftest import run_cli
+
+    table = sl.read_runs("dataset:gemstones").table[["N", "D", "loss"]].copy()
+    table.loc[3, "loss"] = float("nan")
+    path = tmp_path / "nan.csv"
+    table.to_csv(path, index=False)
+    code, out, err = run_cli(capsys, "backtest", str(path), "--law", "chinchilla")
+    assert code == 2 and out == "" and "column 'loss' has 1 missing (NaN) value(s)" in err
+    with pytest.raises(sl.InputError, match="column 'loss' has 1 missing"):
+        backtest(table, ["chinchilla"])
+    one = backtest("dataset:gemstones", "chinchilla")
+    assert [r.law for r in one.results] == ["chinchilla"] and one.best == "chinchilla"
+    assert one.results[0].mean_are == pytest.approx(backtest("dataset:gemstones", ["chinchilla"]).results[0].mean_are, rel=1e-12)

@@ -316,3 +316,19 @@ def test_cli_planning_commands(tmp_path, capsys):
     assert json.loads(out)["ratio_to_six_n"] == pytest.approx(1.1686, abs=1e-4)
     code, out, _ = run("inference", str(path), "--inference-tokens", "2e12", "--target-loss", "2.0", "--json")
     assert code == 0 and json.loads(out)["saving"] > 0
+
+
+@pytest.mark.parametrize("compute, shown", [(1e5, "N\\* = 0.0185"), (1e40, "N\\* = 1.19e\\+23")])
+def test_the_closed_form_plans_only_inside_the_searched_sizes(compute, shown, tmp_path, capsys):
+    # The closed form used to answer C = 1e5 FLOPs with N* = 0.018 parameters (loss 970) and C = 1e40 with 1.2e23 parameters,
+    # exit 0, where the numeric search refuses both: the same range now holds for both methods.
+    fit = sl.fit("dataset:gemstones", "chinchilla")
+    with pytest.raises(sl.InputError, match=f"no plan at C={compute:.3g}".replace("+", "\\+") + f": the chinchilla law's optimum is {shown}"):
+        compute_optimal(fit, compute)
+    with pytest.raises(sl.InputError, match="no plan at C="):
+        compute_optimal(fit, compute, method="numeric")
+    path = tmp_path / "fit.json"
+    fit.save(path)
+    code, out, err = run_cli(capsys, "optimal", str(path), "--compute", f"{compute:g}")
+    assert code == 2 and out == "" and "outside what the law can plan" in err
+    assert compute_optimal(fit, 1e21).N == pytest.approx(compute_optimal(fit, 1e21, method="numeric").N, rel=1e-6)

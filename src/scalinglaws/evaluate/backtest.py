@@ -246,6 +246,8 @@ def backtest(
     for law_obj in law_objs:
         inputs = test.inputs(law_obj.variables)
         actual = test.values(fit_options.get("target", "loss"))  # type: ignore[arg-type]
+        # Bad values in the runs to fit (NaN, text, a missing column) are bad input, not a failure of this law.
+        train.inputs(law_obj.variables), train.values(fit_options.get("target", "loss"))  # type: ignore[arg-type]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ScalingLawWarning)
             try:
@@ -277,6 +279,8 @@ def check_options(laws: Sequence[str | Law], *, bootstrap: int = 0, level: float
         For no law, an unknown law, a law that cannot be fitted to ``target``,
         or a bootstrap count or level out of range.
     """
+    if isinstance(laws, (str, Law)):  # one law, as fit() and bootstrap() take it
+        laws = [laws]
     if not laws:
         raise InputError("give at least one law to backtest (--law NAME)")
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, np.integer)) or bootstrap < 0 or bootstrap == 1:
@@ -305,7 +309,7 @@ def backtest_groups(
     Returns one row per (group, law) with the group keys, ``law``, ``mean_are``,
     ``max_are``, ``n_fit``, ``n_heldout``, ``coverage`` and ``status``.
     """
-    check_options(laws, bootstrap=options.get("bootstrap", 0), level=options.get("level", 0.95), target=str(options.get("target", "loss")))  # type: ignore[arg-type]
+    law_objs = check_options(laws, bootstrap=options.get("bootstrap", 0), level=options.get("level", 0.95), target=str(options.get("target", "loss")))  # type: ignore[arg-type]
     runs = read_runs(runs, columns=columns)
     missing = [g for g in group if g not in runs.table.columns]
     if missing:
@@ -318,10 +322,10 @@ def backtest_groups(
         key = key if isinstance(key, tuple) else (key,)
         sub = runs.subset(part.index.to_numpy(dtype=int))
         try:
-            result = backtest(sub, laws, **options)  # type: ignore[arg-type]
+            result = backtest(sub, law_objs, **options)  # type: ignore[arg-type]
         except InputError as exc:
-            for law in laws:
-                rows.append({**dict(zip(group, key, strict=True)), "law": get_law(law).name, "mean_are": np.nan, "max_are": np.nan,
+            for law_obj in law_objs:
+                rows.append({**dict(zip(group, key, strict=True)), "law": law_obj.name, "mean_are": np.nan, "max_are": np.nan,
                              "n_fit": 0, "n_heldout": 0, "coverage": None, "status": f"skipped: {exc}"})
             continue
         for r in result.results:

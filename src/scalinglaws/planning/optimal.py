@@ -151,6 +151,7 @@ def compute_optimal(fit: Fit, compute: float, *, method: str = "auto", unique_to
     def allocate(params: dict[str, float]) -> tuple[float, float, float]:
         if use_closed:
             n, d = chinchilla_allocation(params, float(compute))
+            _check_in_range(fit, n, compute)
         else:
             n, d = numeric_allocation(fit, float(compute), params, extra)
         loss = float(fit.law.function(params, {"N": np.asarray(n), "D": np.asarray(d), **extra}))
@@ -174,6 +175,14 @@ def compute_optimal(fit: Fit, compute: float, *, method: str = "auto", unique_to
         intervals = {name: (float(a), float(b)) for name, a, b in zip(("N", "D", "tokens_per_param", "loss"), lo, hi, strict=True)}
     return Allocation(float(compute), float(n), float(d), float(d / n), loss, used, intervals, level,
                       epochs=float(d / unique_tokens) if unique_tokens else None)
+
+
+def _check_in_range(fit: Fit, n: float, compute: float) -> None:
+    """A closed-form N* outside the sizes the numeric search plans over (``N_SEARCH``) is no plan either: say so, as the search does."""
+    if math.isfinite(n) and not (N_SEARCH[0] <= n <= N_SEARCH[1]):
+        raise InputError(f"no plan at C={compute:.3g}: the {fit.law.name} law's optimum is N* = {n:.3g} parameters, outside the sizes "
+                         f"planned for, N = {N_SEARCH[0]:.0e} to {N_SEARCH[1]:.0e}; --compute is outside what the law can plan; "
+                         "give a budget whose optimum lies inside that range")
 
 
 def _allocate_or_nan(allocate, params: dict[str, float]) -> tuple[float, float, float]:

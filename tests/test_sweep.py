@@ -14,7 +14,7 @@ from scalinglaws.errors import InputError
 from scalinglaws.evaluate import backtest
 from scalinglaws.laws import CHINCHILLA_PUBLISHED
 from scalinglaws.simulate import chinchilla_ladder, simulate_runs
-from scalinglaws.sweep import expand, load_spec, parse_spec, read_results, run_sweep
+from scalinglaws.sweep import StaleResultsWarning, expand, load_spec, parse_spec, read_results, run_sweep
 
 from conftest import shared_data
 
@@ -86,7 +86,8 @@ def test_failing_jobs_become_error_rows_and_the_others_succeed(tmp_path, runs_cs
     # data_constrained needs a U column the data lacks: a failure only the job can find.
     spec = good_spec(laws=["chinchilla", "data_constrained"], splits=[SPLITS[0]])
     spec["datasets"].append({"path": "runs.csv", "name": "mislabelled", "columns": {"N": "Size"}, "laws": ["chinchilla"]})
-    spec["datasets"].append({"path": "missing.csv", "laws": ["chinchilla"]})
+    (tmp_path / "notes.txt").write_text("N,D,loss\n")  # exists, but no reader for it: found by the job
+    spec["datasets"].append({"path": "notes.txt", "name": "notes", "laws": ["chinchilla"]})
     spec["datasets"].append({"path": "runs.csv", "name": "filtered", "where": {"recipe": "sgd"}, "laws": ["chinchilla"]})
     result = run_sweep(write_spec(tmp_path, spec), workers=2)
     table = result.table.set_index(["dataset", "family", "law"])
@@ -94,7 +95,7 @@ def test_failing_jobs_become_error_rows_and_the_others_succeed(tmp_path, runs_cs
     assert table.loc[("runs", "lion", "chinchilla"), "status"] == "ok"
     assert table.loc[("runs", "adam", "data_constrained"), "error"].startswith("missing column for 'U'")
     assert "column 'Size' (given for 'N') is not in the data" in table.loc[("mislabelled", "all", "chinchilla"), "error"]
-    assert "file not found" in table.loc[("missing", "all", "chinchilla"), "error"]
+    assert "unknown file type '.txt'" in table.loc[("notes", "all", "chinchilla"), "error"]
     assert "where 'recipe' in ['sgd'] of dataset 'filtered' matches no row" in table.loc[("filtered", "all", "chinchilla"), "error"]
     assert len(result.failed) == 5
 
@@ -108,10 +109,36 @@ def test_rerun_skips_jobs_done_and_retries_failures(tmp_path, runs_csv):
     assert (second.executed, second.skipped) == (2, 2)  # only the failed jobs run again
     done = first.table[first.table["status"] == "ok"].set_index("id")["seconds"]
     assert second.table.set_index("id").loc[done.index, "seconds"].tolist() == done.tolist()
-    third = run_sweep(write_spec(tmp_path, good_spec(laws=["chinchilla", "power:N"], splits=[SPLITS[0]])), out=out, workers=1)
-    assert (third.executed, third.skipped) == (2, 2)  # the new law only
+    with pytest.warns(StaleResultsWarning, match="dropped 2 rows"):
+        third = run_sweep(write_spec(tmp_path, good_spec(laws=["chinchilla", "power:N"], splits=[SPLITS[0]])), out=out, workers=1)
+    assert (third.executed, third.skipped, third.dropped) == (2, 2, 2)  # the new law only
     stored = read_results(out)
-    assert len(stored) == 6 and stored["id"].is_unique  # failed rows replaced, not duplicated
+    # data_constrained left the spec: its rows went with it; the others are not duplicated.
+    assert len(stored) == 4 and stored["id"].is_unique and set(stored["id"]) == set(third.table["id"])
+    assert (stored["status"] == "ok").all()
+
+
+def test_rerun_drops_rows_of_jobs_no_longer_in_the_spec(tmp_path, runs_csv, capsys):
+    """A fixed spec used to leave the broken spec's error rows in --out (6 rows for 4 jobs)."""
+    out = tmp_path / "res.csv"
+    broken = good_spec(splits=[SPLITS[0]])
+    broken["datasets"][0]["columns"] = {"N": "params"}  # wrong column: every job fails
+    first = run_sweep(write_spec(tmp_path, broken), out=out, workers=1)
+    assert len(first.failed) == 4
+    fixed = write_spec(tmp_path, good_spec(splits=[SPLITS[0]]))
+    with pytest.warns(StaleResultsWarning, match=r"dropped 4 rows of '.*res\.csv' whose jobs are not in this spec"):
+        second = run_sweep(fixed, out=out, workers=1)
+    stored = read_results(out)
+    assert len(stored) == 4 and (stored["status"] == "ok").all() and second.dropped == 4
+    assert set(stored["id"]) == set(second.table["id"]) and not set(stored["id"]) & set(first.table["id"])
+    third = run_sweep(fixed, out=out, workers=1)  # nothing stale, nothing to run, no warning
+    assert (third.executed, third.skipped, third.dropped) == (0, 4, 0)
+    # With every job done, the stale rows still leave the file.
+    with open(out, "a") as handle:
+        handle.write("deadbeefdeadbeef,runs,adam,kaplan,C:0.2,0,0,0,,,,,,0.0,error,old\n")
+    with pytest.warns(StaleResultsWarning, match="dropped 1 row of"):
+        fourth = run_sweep(fixed, out=out, workers=1)
+    assert fourth.executed == 0 and len(read_results(out)) == 4 and fourth.to_dict()["dropped"] == 1
 
 
 def test_csv_results_round_trip(tmp_path, runs_csv):
@@ -150,6 +177,24 @@ def test_bad_spec_is_an_input_error(document, message):
         parse_spec(document)
 
 
+@pytest.mark.parametrize(("entry", "message"), [
+    # Each used to pass the spec check and fail every job of the dataset (exit 1).
+    ("dataset:gemstone", r"datasets\[0\].path: unknown bundled dataset 'gemstone'; choose one of: .*gemstones"),
+    ("dataset:", r"datasets\[0\].path: unknown bundled dataset ''; choose one of: .*gemstones"),
+    ("nope.csv", r"datasets\[0\].path: data file not found: '.*nope.csv'.*relative paths start from the spec's folder"),
+    ({"path": "runs.csv", "columns": {"Q": "x"}}, r"unknown role 'Q' in datasets\[0\].columns; roles: N, D, C, U, step"),
+])
+def test_spec_check_finds_unknown_datasets_paths_and_roles(tmp_path, runs_csv, entry, message):
+    with pytest.raises(InputError, match=message):
+        parse_spec({"laws": ["chinchilla"], "datasets": [entry]}, base=tmp_path)
+
+
+def test_spec_check_accepts_bundled_datasets_and_existing_paths(tmp_path, runs_csv):
+    spec = parse_spec({"laws": ["chinchilla"], "datasets": ["dataset:gemstones", {"path": "runs.csv", "columns": {"N": "Model Size"}}]},
+                      base=tmp_path)
+    assert [d.name for d in spec.datasets] == ["gemstones", "runs"]
+
+
 def test_bad_spec_files_and_options(tmp_path, runs_csv):
     with pytest.raises(InputError, match="sweep spec not found"):
         load_spec(tmp_path / "nope.yaml")
@@ -163,7 +208,7 @@ def test_bad_spec_files_and_options(tmp_path, runs_csv):
         run_sweep(spec, workers=0)
 
 
-def test_an_unreachable_ray_address_fails_fast(tmp_path):
+def test_an_unreachable_ray_address_fails_fast(tmp_path, runs_csv):  # the spec's data must exist
     pytest.importorskip("ray")
     import socket
     import time
@@ -220,6 +265,26 @@ def test_cli_json_and_exit_codes(tmp_path, runs_csv, run_cli):
     assert code == 2 and out == "" and "'laws' in the sweep spec: unknown law 'no_such_law'; choose one of: bnsl, chinchilla" in err
     code, out, err = run_cli("sweep", str(tmp_path / "nope.yaml"))
     assert code == 2 and "sweep spec not found" in err and out == ""
+    # An unknown bundled dataset or column role used to become failed jobs (exit 1).
+    for dataset, message in [("dataset:gemstone", "unknown bundled dataset 'gemstone'"),
+                             ({"path": "runs.csv", "columns": {"Q": "x"}}, "unknown role 'Q' in datasets[0].columns")]:
+        bad = write_spec(tmp_path, {"laws": ["chinchilla"], "datasets": [dataset]})
+        code, out, err = run_cli("sweep", str(bad), "--workers", "1")
+        assert code == 2 and out == "" and message in err, err
+
+
+def test_cli_rerun_of_a_fixed_spec_rewrites_the_table(tmp_path, runs_csv, run_cli):
+    results = tmp_path / "res.csv"
+    broken = good_spec(splits=[SPLITS[0]])
+    broken["datasets"][0]["columns"] = {"N": "params"}
+    code, out, err = run_cli("sweep", str(write_spec(tmp_path, broken)), "--workers", "1", "--out", str(results))
+    assert code == 1 and len(read_results(results)) == 4
+    code, out, err = run_cli("sweep", str(write_spec(tmp_path, good_spec(splits=[SPLITS[0]]))), "--workers", "1", "--out", str(results))
+    assert code == 0 and "4 jobs, 4 run, 0 already done, 0 failed" in out, err
+    # The dropped rows are said once, as one warning line on stderr (not a raw Python warning with its source line).
+    assert err.count("dropped 4 rows") == 1 and "warning: dropped 4 rows" in err and "StaleResultsWarning" not in err
+    stored = read_results(results)
+    assert len(stored) == 4 and (stored["status"] == "ok").all()
 
 
 @pytest.fixture

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
-from ..sweep import SweepResult, run_sweep
-from .common import JsonOption, emit_json, progress_bar, stderr, stdout, table
+from ..sweep import StaleResultsWarning, SweepResult, run_sweep
+from .common import JsonOption, emit_json, print_warnings, progress_bar, stderr, stdout, table
 
 app = typer.Typer()
 
@@ -28,8 +29,14 @@ def sweep_command(
 
     Exit code 1 when any job failed (its error is in the table), 2 on a bad spec.
     """
-    with progress_bar("sweep", enabled=not json_out) as advance:
+    with progress_bar("sweep", enabled=not json_out) as advance, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", StaleResultsWarning)
         result = run_sweep(spec, out=out, workers=workers, ray=ray, progress=advance)
+    stale = [str(w.message) for w in caught if issubclass(w.category, StaleResultsWarning)]
+    for w in caught:
+        if not issubclass(w.category, StaleResultsWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    print_warnings(stale)  # on stderr, one line each, with --json too
     if json_out:
         emit_json(result.to_dict())
     else:

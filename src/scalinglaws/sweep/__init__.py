@@ -6,7 +6,7 @@ Read a YAML spec with :func:`load_spec`, run it with :func:`run_sweep`
 """
 
 from .jobs import ROW_COLUMNS, Job, SweepPlan, expand, job_id, run_job
-from .run import SweepResult, read_results, run_sweep, write_results
+from .run import StaleResultsWarning, SweepResult, read_results, run_sweep, write_results
 from .spec import BootstrapSpec, DatasetSpec, SplitSpec, SweepSpec, load_spec, parse_spec
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "DatasetSpec",
     "Job",
     "SplitSpec",
+    "StaleResultsWarning",
     "SweepPlan",
     "SweepResult",
     "SweepSpec",

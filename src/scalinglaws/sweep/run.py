@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, ScalingLawWarning
 from .jobs import ROW_COLUMNS, Job, SweepPlan, expand, failed_row, run_job
 from .spec import SweepSpec, load_spec
 
@@ -30,6 +31,12 @@ CHECKPOINT_SECONDS = 5.0
 RAY_MISSING = 'Ray is not installed; --ray needs it: pip install "scalinglaws[ray]"'
 
 
+class StaleResultsWarning(ScalingLawWarning):
+    """Rows of the results table whose jobs are not in the spec (it changed) were dropped from it."""
+
+    code = "stale_results"
+
+
 @dataclass(frozen=True)
 class SweepResult:
     """The rows of one sweep (one per job, resumed ones included) and how they were obtained."""
@@ -39,6 +46,8 @@ class SweepResult:
     skipped: int
     out: Path | None
     source: str
+    #: Rows of the results table dropped because their jobs are not in this spec.
+    dropped: int = 0
 
     @property
     def failed(self) -> pd.DataFrame:
@@ -78,6 +87,7 @@ class SweepResult:
                 families.append({**keys, "mean_are": record})
         return {"schema": "scalinglaws.sweep/1", "spec": self.source, "out": None if self.out is None else str(self.out),
                 "jobs": len(self.table), "executed": self.executed, "skipped": self.skipped, "failed": len(self.failed),
+                "dropped": self.dropped,
                 "laws": self.summary().to_dict(orient="records"), "families": families,
                 "rows": self.table.astype(object).where(self.table.notna(), None).to_dict(orient="records")}
 
@@ -98,7 +108,9 @@ def run_sweep(
         A :class:`SweepSpec` or the path of a YAML spec (see :mod:`scalinglaws.sweep.spec`).
     out:
         Results table (``.parquet`` or ``.csv``). Jobs already in it with
-        status ``ok`` are skipped; the table is rewritten as jobs finish.
+        status ``ok`` are skipped; rows of jobs that are not in ``spec`` (it
+        changed since) are dropped, with a :class:`StaleResultsWarning`; the
+        table is rewritten as jobs finish.
     workers:
         Local processes (default: all cores; 1 runs the jobs in this process).
         Ignored with ``ray``, where Ray schedules one CPU per job.
@@ -133,15 +145,36 @@ def run_sweep(
     spec_obj = spec if isinstance(spec, SweepSpec) else load_spec(spec)
     submit = _ray_runner(ray) if ray is not None else None
     plan = expand(spec_obj)
-    previous = read_results(out_path) if out_path is not None and out_path.exists() else _empty_table()
+    order = {job.id: i for i, job in enumerate(plan.jobs)}
+    previous, dropped = _previous_results(out_path, order)
     done_ids = set(previous.loc[previous["status"] == "ok", "id"])
     todo = [job for job in plan.jobs if job.id not in done_ids]
     rows = submit(todo, plan) if submit is not None else _run_local(todo, plan, _workers(workers, len(todo)))
     fresh = _collect(rows, len(todo), previous, out_path, progress)
     current = pd.concat([previous[previous["id"].isin(done_ids)], fresh], ignore_index=True)
-    order = {job.id: i for i, job in enumerate(plan.jobs)}
     table = current[current["id"].isin(order)].sort_values("id", key=lambda ids: ids.map(order), kind="stable")
-    return SweepResult(table.reset_index(drop=True), len(todo), len(plan.jobs) - len(todo), out_path, spec_obj.source)
+    return SweepResult(table.reset_index(drop=True), len(todo), len(plan.jobs) - len(todo), out_path, spec_obj.source, dropped)
+
+
+def _previous_results(out: Path | None, job_ids: Mapping[str, int]) -> tuple[pd.DataFrame, int]:
+    """The stored rows of this spec's jobs and how many others were dropped (the file is rewritten without them).
+
+    A row whose job id is not a job of the spec is left from an earlier,
+    different spec (a fixed typo, a removed law); keeping it would make the
+    table describe jobs that this spec does not have.
+    """
+    if out is None or not out.exists():
+        return _empty_table(), 0
+    stored = read_results(out)
+    current = stored[stored["id"].isin(job_ids)].reset_index(drop=True)
+    dropped = len(stored) - len(current)
+    if dropped:
+        write_results(current, out)
+        rows = "row" if dropped == 1 else "rows"
+        warnings.warn(f"dropped {dropped} {rows} of {str(out)!r} whose jobs are not in this spec (a dataset, law, split or "
+                      "bootstrap setting changed or was removed); the table now holds this spec's jobs only",
+                      StaleResultsWarning, stacklevel=3)
+    return current, dropped
 
 
 def _collect(rows: Iterator[dict[str, object]], total: int, previous: pd.DataFrame, out: Path | None,

@@ -20,9 +20,10 @@ A spec is a YAML file (or the equivalent mapping) such as::
         laws: [power:N]           # overrides the top-level laws for this dataset
         splits: [{column: is_train}]
 
-Everything here is checked when the spec is read, law names included, so that
-a typo stops the sweep before any fit runs; whatever needs the data (columns,
-a split that leaves nothing to fit) is found by the job itself and recorded as
+Everything here is checked when the spec is read (law names, bundled dataset
+names, that local data paths exist, column roles), so that a typo stops the
+sweep before any fit runs; whatever needs the data's contents (columns, a
+split that leaves nothing to fit) is found by the job itself and recorded as
 that job's error.
 """
 
@@ -33,6 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..data.runs import ROLES
 from ..errors import InputError
 
 SPLIT_BY = ("C", "N", "D")
@@ -168,7 +170,10 @@ def parse_spec(document: object, *, base: str | os.PathLike[str] = ".", source: 
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise InputError(f"dataset names must be unique, {', '.join(map(repr, repeated))} appears twice; give each a distinct 'name'")
-    return SweepSpec(datasets, _bootstraps(top.get("bootstrap", 0)), source)
+    bootstraps = _bootstraps(top.get("bootstrap", 0))
+    for i, dataset in enumerate(datasets):
+        _check_exists(dataset, f"datasets[{i}].path")
+    return SweepSpec(datasets, bootstraps, source)
 
 
 def _dataset(entry: object, where: str, laws: tuple[str, ...], splits: tuple[SplitSpec, ...], root: Path) -> DatasetSpec:
@@ -178,6 +183,7 @@ def _dataset(entry: object, where: str, laws: tuple[str, ...], splits: tuple[Spl
     if "path" not in fields:
         raise InputError(f"{where} has no 'path'; give a file path or dataset:NAME")
     path = _text(fields["path"], f"{where}.path")
+    _check_bundled(path, f"{where}.path")
     own_laws = _laws(fields["laws"], f"{where}.laws") if "laws" in fields else laws
     if not own_laws:
         raise InputError(f"no laws for {where} ({path}); add a top-level 'laws' list or one on the dataset")
@@ -199,6 +205,27 @@ def _dataset(entry: object, where: str, laws: tuple[str, ...], splits: tuple[Spl
         tokens_per_step=_optional_positive(fields.get("tokens_per_step"), f"{where}.tokens_per_step"),
         root=root,
     )
+
+
+def _check_bundled(path: str, where: str) -> None:
+    """``dataset:NAME`` must name a bundled dataset."""
+    from ..datasets import DATASETS
+
+    name = path.removeprefix("dataset:")
+    if path.startswith("dataset:") and name not in DATASETS:
+        raise InputError(f"{where}: unknown bundled dataset {name!r}; choose one of: {', '.join(sorted(DATASETS))} "
+                         "(see `scalinglaws datasets`)")
+
+
+def _check_exists(dataset: DatasetSpec, where: str) -> None:
+    """A local data path must exist (checked last, so that the spec's shape is reported first)."""
+    from ..data.trackers import is_mlflow_uri
+
+    if dataset.path.startswith("dataset:") or is_mlflow_uri(dataset.location):
+        return
+    if not Path(dataset.location).exists():
+        raise InputError(f"{where}: data file not found: {dataset.location!r}; relative paths start from the spec's folder "
+                         "(or its 'root'); fix the path or use dataset:NAME for a bundled dataset")
 
 
 def _default_name(path: str) -> str:
@@ -296,6 +323,9 @@ def _names(value: object, where: str) -> tuple[str, ...]:
 def _columns(value: object, where: str) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise InputError(f"'{where}' must map roles to column names, e.g. {{N: Model Size}}, got {value!r}")
+    for role in value:
+        if role not in ROLES:
+            raise InputError(f"unknown role {role!r} in {where}; roles: {', '.join(ROLES)} (map a role to your column, e.g. {{N: Model Size}})")
     return dict(value)
 
 

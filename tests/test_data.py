@@ -272,3 +272,25 @@ def test_exact_duplicate_rows_without_runs_are_kept_and_noted():
     assert len(runs) == 4
     assert any("1 row(s) repeat another row in every column; kept" in note for note in runs.notes)
     assert not any("repeat another row" in note for note in sl.read_runs(frame.drop(index=1)).notes)
+
+
+@pytest.mark.parametrize("columns, got", [(["N"], "list"), ("N=params", "str"), ([("N", "params")], "list")])
+def test_columns_that_are_not_a_mapping_are_refused(columns, got):
+    frame = pd.DataFrame({"params": [1e8, 2e8], "loss": [3.0, 2.9]})
+    with pytest.raises(sl.InputError, match=rf"columns must be a mapping role -> column, e.g. \{{'N': 'params'\}} .*got {got}"):
+        sl.read_runs(frame, columns=columns)
+    with pytest.raises(sl.InputError, match="columns must be a mapping role -> column"):
+        sl.read_runs("dataset:gemstones", columns=columns)
+
+
+def test_two_columns_recognised_for_one_role_are_noted():
+    frame = pd.DataFrame({"params": [1e8, 2e8], "num_params": [1.1e8, 2.2e8], "loss": [3.0, 2.9]})
+    runs = sl.read_runs(frame)
+    assert runs.mapping["N"] == "params"
+    assert ("N read from column 'params'; 'num_params' also matches N; to use another, pass columns={'N': 'num_params'} "
+            "(command line: --col N=num_params)") in runs.notes
+    # Choosing explicitly, or having a single candidate, adds no note.
+    assert not any("also match" in note for note in sl.read_runs(frame, columns={"N": "num_params"}).notes)
+    assert not any("also match" in note for note in sl.read_runs(frame.drop(columns="num_params")).notes)
+    three = sl.read_runs(frame.assign(n_params=[1.0, 2.0]))
+    assert any(note.startswith("N read from column 'params'; 'n_params', 'num_params' also match N") for note in three.notes)

@@ -251,3 +251,55 @@ def test_provenance_records_the_real_columns_and_marks_derived_ones():
     assert result.provenance["columns"] == {"N": "Model Size", "D": "derived as C / (6 N)", "loss": "loss", "C": "Training FLOP"}
     plain = sl.fit(runs.table[["N", "D", "loss"]], "chinchilla")
     assert plain.provenance["columns"] == {"N": "N", "D": "D", "loss": "loss"}
+
+
+def _published_fit():
+    from scalinglaws.laws import CHINCHILLA
+
+    return sl.Fit(CHINCHILLA, CHINCHILLA_PUBLISHED, 0.0, sl.Loss(), 0, "converged")
+
+
+def test_predict_reads_a_saved_fit_from_its_path(tmp_path):
+    result = _published_fit()
+    path = tmp_path / "fit.json"
+    result.save(path)
+    expected = sl.predict(result, N=1e9, D=1e10)
+    assert sl.predict(path, N=1e9, D=1e10) == expected
+    assert sl.predict(str(path), N=1e9, D=1e10) == expected
+    assert sl.predict_points(str(path), [{"N": 1e9, "D": 1e10}])[0].loss == pytest.approx(float(expected))
+    with pytest.raises(InputError, match="fit file not found: .*missing.json"):
+        sl.predict(str(tmp_path / "missing.json"), N=1e9, D=1e10)
+
+
+@pytest.mark.parametrize("bad, name", [({}, "dict"), (None, "NoneType"), (3, "int")])
+def test_predict_refuses_what_is_not_a_fit(bad, name):
+    with pytest.raises(InputError, match=rf"fit must be a Fit \(from sl.fit\) or the path of a fit JSON .*got {name}$"):
+        sl.predict(bad, N=1e9, D=1e10)
+
+
+def test_predict_names_inputs_of_different_lengths_and_refuses_no_inputs():
+    result = _published_fit()
+    with pytest.raises(InputError, match="inputs N, D have different numbers of values \\(N has 2, D has 3\\); give each input either one value"):
+        sl.predict(result, N=[1e9, 2e9], D=[1e10] * 3)
+    with pytest.raises(InputError, match="no inputs to predict at: N, D have no values; give at least one value for each input"):
+        sl.predict(result, N=[], D=[])
+    with pytest.raises(InputError, match="no inputs to predict at: D has no values"):
+        sl.predict(result, N=1e9, D=[])
+    # One value broadcasts against many, as before.
+    assert sl.predict(result, N=1e9, D=[1e10, 2e10]).shape == (2,)
+
+
+@pytest.mark.parametrize("delta", ["a", None, [1, 2]])
+def test_fit_names_a_delta_that_is_not_a_number(delta):
+    with pytest.raises(InputError, match=r"delta must be a positive number \(the Huber threshold on the residuals, e.g. delta=1e-3\), got"):
+        sl.fit("dataset:gemstones", "chinchilla", delta=delta)
+
+
+def test_task_ladder_example_runs_on_its_own():
+    import doctest
+
+    # help(sl.task_ladder) shows the example: it must run with nothing imported beforehand.
+    test = doctest.DocTestParser().get_doctest(sl.task_ladder.__doc__, {}, "task_ladder", None, 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    runner.run(test, out=lambda text: None)
+    assert runner.failures == 0 and runner.tries > 0

@@ -197,3 +197,27 @@ def test_progress_bar_only_on_a_terminal_and_never_under_json(monkeypatch, capsy
     assert ("bootstrap" in bar.getvalue() and "4/4" in bar.getvalue()) is shown
     if "--json" in args:
         assert json.loads(capsys.readouterr().out)["bootstrap"]["replicates"] == 4
+
+
+def _bootstrapped_chinchilla():
+    from scalinglaws.fitting.result import Bootstrap
+    from scalinglaws.laws import CHINCHILLA
+
+    point = sl.Fit(CHINCHILLA, CHINCHILLA_PUBLISHED, 0.0, sl.Loss(), 0, "converged")
+    samples = np.tile([CHINCHILLA_PUBLISHED[p.name] for p in CHINCHILLA.parameters], (3, 1))
+    return point.with_(bootstrap=Bootstrap(samples, 0.95, "run", 0, 0.0))
+
+
+def test_prediction_interval_names_missing_inputs():
+    result = _bootstrapped_chinchilla()
+    with pytest.raises(sl.InputError, match="missing input\\(s\\) D for law 'chinchilla'; give all of: N=... D=..."):
+        prediction_interval(result, {"N": 2e10})
+    lo, hi = prediction_interval(result, {"N": 2e10, "D": 4e11})
+    assert lo == pytest.approx(hi)
+
+
+@pytest.mark.parametrize("seed", ["a", 1.5, -1, None, True])
+def test_bootstrap_names_a_bad_seed(seed):
+    runs = simulate_runs("power:N", POWER_TRUTH, N=np.geomspace(1e7, 1e9, 10))
+    with pytest.raises(sl.InputError, match="seed must be a non-negative integer \\(e.g. seed=0; the same seed gives the same replicates\\), got"):
+        bootstrap(runs, "power:N", replicates=5, seed=seed, workers=1)

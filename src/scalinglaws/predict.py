@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ExtrapolationWarning, InputError
-from .fitting.result import Fit, FitWarning
+from .fitting.result import Fit, FitWarning, load_fit
 
 #: Warn when an input lies this many times beyond the fitted range.
 EXTRAPOLATION_FACTOR = 10.0
@@ -39,14 +40,35 @@ class Prediction:
         }
 
 
-def _inputs(fit: Fit, inputs: Mapping[str, object]) -> dict[str, np.ndarray]:
-    unknown = sorted(set(inputs) - set(fit.law.variables))
-    if unknown:
-        raise InputError(f"law {fit.law.name!r} takes inputs {', '.join(fit.law.variables)}; unknown input(s): {', '.join(unknown)}")
+def as_fit(fit: object) -> Fit:
+    """``fit`` itself, or the fit saved at the path ``fit`` (read with :func:`load_fit`).
+
+    Raises
+    ------
+    InputError
+        If ``fit`` is neither a :class:`Fit` nor a path (or if the file is missing or not a fit).
+    """
+    if isinstance(fit, Fit):
+        return fit
+    if isinstance(fit, (str, os.PathLike)):
+        return load_fit(fit)
+    raise InputError(f"fit must be a Fit (from sl.fit) or the path of a fit JSON (written by Fit.save or `scalinglaws fit -o`); "
+                     f"got {type(fit).__name__}")
+
+
+def require_inputs(fit: Fit, inputs: Mapping[str, object]) -> None:
+    """Raise :class:`InputError` naming the law's inputs absent from ``inputs``."""
     missing = [v for v in fit.law.variables if v not in inputs]
     if missing:
         example = " ".join(f"{v}=..." for v in fit.law.variables)
         raise InputError(f"missing input(s) {', '.join(missing)} for law {fit.law.name!r}; give all of: {example}")
+
+
+def _inputs(fit: Fit, inputs: Mapping[str, object]) -> dict[str, np.ndarray]:
+    unknown = sorted(set(inputs) - set(fit.law.variables))
+    if unknown:
+        raise InputError(f"law {fit.law.name!r} takes inputs {', '.join(fit.law.variables)}; unknown input(s): {', '.join(unknown)}")
+    require_inputs(fit, inputs)
     arrays = {}
     for name in fit.law.variables:
         try:
@@ -56,6 +78,16 @@ def _inputs(fit: Fit, inputs: Mapping[str, object]) -> dict[str, np.ndarray]:
         if not np.all(np.isfinite(values)) or np.any(values <= 0):
             raise InputError(f"input {name} must be a finite number > 0, got {inputs[name]!r}")
         arrays[name] = values
+    empty = [name for name, values in arrays.items() if values.size == 0]
+    if empty:
+        raise InputError(f"no inputs to predict at: {', '.join(empty)} {'has' if len(empty) == 1 else 'have'} no values; "
+                         f"give at least one value for each input, e.g. {' '.join(f'{v}=...' for v in fit.law.variables)}")
+    try:
+        np.broadcast_shapes(*(values.shape for values in arrays.values()))
+    except ValueError:
+        sizes = ", ".join(f"{name} has {values.size}" for name, values in arrays.items())
+        raise InputError(f"inputs {', '.join(arrays)} have different numbers of values ({sizes}); "
+                         "give each input either one value or the same number of values as the others") from None
     return arrays
 
 
@@ -78,8 +110,11 @@ def extrapolation_warnings(fit: Fit, arrays: Mapping[str, np.ndarray]) -> tuple[
     return tuple(out)
 
 
-def predict(fit: Fit, **inputs: object) -> np.ndarray:
+def predict(fit: Fit | str | os.PathLike[str], **inputs: object) -> np.ndarray:
     """Predicted loss at the given inputs (scalars or arrays that broadcast).
+
+    ``fit`` is a :class:`Fit` or the path of a fit saved as JSON (by
+    :meth:`Fit.save` or ``scalinglaws fit -o``), read with :func:`load_fit`.
 
     Examples
     --------
@@ -89,6 +124,7 @@ def predict(fit: Fit, **inputs: object) -> np.ndarray:
     >>> round(float(predict(f, N=70e9, D=1.4e12)), 4)
     1.9208
     """
+    fit = as_fit(fit)
     arrays = _inputs(fit, inputs)
     for w in extrapolation_warnings(fit, arrays):
         warnings.warn(w.message, ExtrapolationWarning, stacklevel=2)
@@ -108,15 +144,17 @@ def domain_warnings(fit: Fit, values: np.ndarray) -> tuple[FitWarning, ...]:
                                                   f"the fitted {fit.law.name} law (e.g. a loss below a fitted shift); fix that parameter or refit on data that reaches there"),)
 
 
-def predict_points(fit: Fit, points: list[Mapping[str, object]], *, level: float | None = None) -> list[Prediction]:
+def predict_points(fit: Fit | str | os.PathLike[str], points: list[Mapping[str, object]], *, level: float | None = None) -> list[Prediction]:
     """One :class:`Prediction` per point, each with its extrapolation warnings.
 
     With bootstrap replicates in ``fit`` (or when ``level`` is given, which
     then requires them), each prediction carries the interval of the mean
-    law and the wider interval for a new run's measured loss.
+    law and the wider interval for a new run's measured loss. ``fit`` may
+    be the path of a saved fit, as for :func:`predict`.
     """
     from .uncertainty.intervals import prediction_interval
 
+    fit = as_fit(fit)
     want_intervals = fit.bootstrap is not None or level is not None
     level = level if level is not None else (fit.bootstrap.level if fit.bootstrap else None)
     out = []

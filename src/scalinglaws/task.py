@@ -298,15 +298,17 @@ def task_ladder(
 
     Examples
     --------
+    >>> import warnings
     >>> import numpy as np, pandas as pd
+    >>> import scalinglaws as sl
+    >>> from scalinglaws.errors import ScalingLawWarning
     >>> n = np.repeat([2e7, 5e7, 1e8, 2e8, 5e8], 4); d = np.tile([2e9, 5e9, 1e10, 2e10], 5)
     >>> tl = 0.6 + 60 / n**0.3 + 400 / d**0.3
     >>> acc = 0.7 / (1 + np.exp(4.0 * (tl - 1.3))) + 0.25
     >>> frame = pd.DataFrame({"N": n, "D": d, "bpb": tl, "acc": acc})
-    >>> import warnings
     >>> with warnings.catch_warnings():  # on this tiny ladder the single-step floor b lands on its bound
     ...     warnings.simplefilter("ignore", ScalingLawWarning)
-    ...     result = task_ladder(frame, task_loss="bpb", accuracy="acc", target={"N": 1e9, "D": 2e10})
+    ...     result = sl.task_ladder(frame, task_loss="bpb", accuracy="acc", target={"N": 1e9, "D": 2e10})
     >>> round(result.two_step.accuracy, 2)
     0.76
     """

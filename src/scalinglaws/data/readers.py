@@ -88,7 +88,7 @@ def map_columns(frame: pd.DataFrame, columns: Mapping[str, str] | None = None) -
     InputError
         If a role is unknown or an explicit column is not in the data.
     """
-    columns = dict(columns or {})
+    columns = dict(_check_columns(columns) or {})
     mapping: dict[str, str] = {}
     for role, column in columns.items():
         if role not in ROLES:
@@ -114,6 +114,39 @@ def map_columns(frame: pd.DataFrame, columns: Mapping[str, str] | None = None) -
     clashes = [c for c in frame.columns if c in ROLES and c not in renamed and c in mapping]
     table = frame.drop(columns=clashes).rename(columns=renamed)
     return table, mapping
+
+
+def _check_columns(columns: object) -> Mapping[str, str] | None:
+    """``columns`` if it is ``None`` or a mapping; otherwise an :class:`InputError` saying what it must be."""
+    if columns is None or isinstance(columns, Mapping):
+        return columns
+    raise InputError(f"columns must be a mapping role -> column, e.g. {{'N': 'params'}} (command line: --col N=params); "
+                     f"got {type(columns).__name__} {columns!r}")
+
+
+def ambiguous_columns(frame: pd.DataFrame, columns: Mapping[str, str] | None, mapping: Mapping[str, str]) -> list[str]:
+    """Notes on roles that two or more columns of ``frame`` could fill by their names, saying which was chosen and how to choose.
+
+    A role given explicitly in ``columns`` is never ambiguous.
+    """
+    explicit = dict(columns or {})
+    taken = set(explicit.values())
+    notes = []
+    for role, names in WELL_KNOWN.items():
+        if role in explicit:
+            continue
+        candidates: list[str] = []
+        for name in names:
+            matches = [c for c in frame.columns if str(c).strip().lower() == name and c not in taken and c not in candidates]
+            candidates.extend(matches)
+        chosen = mapping.get(role)
+        if len(candidates) < 2 or chosen not in candidates:
+            continue
+        others = [c for c in candidates if c != chosen]
+        notes.append(f"{role} read from column {str(chosen)!r}; {', '.join(repr(str(c)) for c in others)} also "
+                     f"{'match' if len(others) > 1 else 'matches'} {role}; to use another, pass columns={{{role!r}: {str(others[0])!r}}} "
+                     f"(command line: --col {role}={others[0]})")
+    return notes
 
 
 def to_wide(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -285,6 +318,7 @@ def read_runs(
     >>> runs.notes
     ('D derived as C / (6 N)',)
     """
+    columns = _check_columns(columns)
     options = {"loss_unit": loss_unit, "bytes_per_token": bytes_per_token, "tokens_per_step": tokens_per_step}
     changed = bool(columns) or loss_unit != "nats" or tokens_per_step is not None
     if isinstance(source, Runs):
@@ -312,10 +346,11 @@ def _runs_from_frame(frame: pd.DataFrame, label: str, columns: Mapping[str, str]
     """Pivot, map, clean and derive: the :class:`Runs` of a raw table."""
     frame, pivot_notes = to_wide(frame)
     table, mapping = map_columns(frame.reset_index(drop=True), columns)  # index = source row, kept through sorting
+    column_notes = ambiguous_columns(frame, columns, mapping)
     table, clean_notes = _clean(table.copy(), mapping, **options)  # type: ignore[arg-type]
     table, notes = derive_compute_columns(table, mapping)
     if check_checkpoints:
         notes += check_duplicates(table)
     origin = tuple(int(i) for i in table.index)
-    return Runs(table.reset_index(drop=True), label, mapping, tuple(pivot_notes + clean_notes + notes),
+    return Runs(table.reset_index(drop=True), label, mapping, tuple(pivot_notes + column_notes + clean_notes + notes),
                 None if origin == tuple(range(len(table))) else origin)

@@ -89,6 +89,10 @@ def fit(
     """
     law = get_law(law)
     check_target(law, target)
+    try:
+        delta = float(delta)
+    except (TypeError, ValueError):
+        raise InputError(f"delta must be a positive number (the Huber threshold on the residuals, e.g. delta=1e-3), got {delta!r}") from None
     loss = make_loss(loss, delta=delta, space=space)
     runs = read_runs(runs, columns=columns)
     if not isinstance(candidates, int) or candidates < 1:

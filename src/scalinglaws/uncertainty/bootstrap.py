@@ -112,6 +112,8 @@ def bootstrap(
         raise InputError(f"--bootstrap must be an integer >= 2 (replicates), got {replicates!r}")
     if not (0 < level < 1):
         raise InputError(f"--level must be between 0 and 1 (e.g. 0.95), got {level!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"seed must be a non-negative integer (e.g. seed=0; the same seed gives the same replicates), got {seed!r}")
     runs = read_runs(runs, columns=columns)
     law_obj = get_law(law)
     point = fit(runs, law_obj, **fit_options)  # type: ignore[arg-type]

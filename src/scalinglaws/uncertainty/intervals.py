@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..fitting.result import Fit
+from ..predict import require_inputs
 
 INTERVAL_KINDS = ("mean", "new_run")
 
@@ -57,7 +58,7 @@ def prediction_interval(
     kind: str = "mean",
     seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Interval of the predicted loss at ``inputs``.
+    """Interval of the predicted loss at ``inputs`` (a value or array for each of the law's inputs).
 
     ``kind="mean"`` bounds the fitted law; ``kind="new_run"`` bounds a new
     run's loss by adding the fit's residual scatter (drawn in the loss's
@@ -65,6 +66,7 @@ def prediction_interval(
     """
     if kind not in INTERVAL_KINDS:
         raise InputError(f"interval kind must be one of {', '.join(INTERVAL_KINDS)}, got {kind!r}")
+    require_inputs(fit, inputs)
     reps = replicate_params(fit)
     level = fit.bootstrap.level if level is None else level  # type: ignore[union-attr]
     if not (0 < level < 1):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import shutil
@@ -243,6 +244,7 @@ def test_fit_figure_draws_one_curve_per_model_shape():
         (["--holdout", "2"], "--holdout must be a fraction between 0 and 1, got 2.0"),
         (["--by", "Q"], "--by must be C, N or D"),
         (["--budget", "-1"], "--budget must be a positive number of FLOPs"),
+        (["--level", "95"], "--level must be between 0 and 1"),  # used to pass silently without --bootstrap
     ],
 )
 def test_report_command_checks_arguments_up_front(tmp_path, capsys, args, message):
@@ -259,3 +261,15 @@ def test_build_report_checks_arguments_before_fitting(gemstones):
         build_report(gemstones, ["chinchilla"], budgets=[-1.0])
     with pytest.raises(InputError, match="--holdout must be a fraction"):
         build_report(gemstones, ["chinchilla"], holdout=2.0)
+
+
+def test_report_json_notes_are_the_notes_of_the_html(tmp_path, capsys):
+    # --json used to give "notes": [] while the page listed how the data were read ("C derived as 6 N D").
+    from conftest import run_cli
+
+    code, out, err = run_cli(capsys, "report", "dataset:gemstones", "-o", str(tmp_path / "r.html"), "--json")
+    assert code == 0, err
+    notes = json.loads(out)["notes"]
+    assert "C derived as 6 N D" in notes
+    page = (tmp_path / "r.html").read_text()
+    assert all(html.escape(note) in page for note in notes)

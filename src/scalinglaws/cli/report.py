@@ -39,12 +39,14 @@ def report_command(
         if value <= 0:
             raise InputError(f"--budget must be a positive number of FLOPs (e.g. 1e23), got {value:g}")
     check_split(by, holdout)
+    if not (0 < level < 1):
+        raise InputError(f"--level must be between 0 and 1 (e.g. 0.95), got {level!r}")
     data = read_runs(runs, columns=parse_columns(col))
     with progress_bar("bootstrap", enabled=bool(n_bootstrap) and not (json_out or quiet)) as advance:
         report = build_report(data, law or ["chinchilla"], bootstrap=n_bootstrap, level=level, seed=seed, budgets=budgets,
                               backtest_by=by, holdout=holdout, progress=advance)
     path = write_report(report, output)
     if json_out:
-        emit_json({"report": str(path), "laws": [f.law.name for f in report.fits], "provenance": report.provenance, "notes": list(report.notes)})
+        emit_json({"report": str(path), "laws": [f.law.name for f in report.fits], "provenance": report.provenance, "notes": list(report.all_notes)})
         return
     stdout.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, self-contained: open it in any browser, offline)", soft_wrap=True)

@@ -40,6 +40,11 @@ class Report:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
+    def all_notes(self) -> tuple[str, ...]:
+        """What reading the data did (units, derived columns, dropped rows), then what the report could not do."""
+        return (*self.runs.notes, *self.notes)
+
+    @property
     def provenance(self) -> dict[str, object]:
         roles = [r for r in ("N", "D", "C", "U", "step", "loss") if r in self.runs.table.columns]
         return {

@@ -136,7 +136,7 @@ def render_html(report: Report) -> str:
     body.append(_backtest_section(report, figure))
     body.append(_plan_section(report, figure))
     body.append(_curves_section(report, figure))
-    notes = [*runs.notes, *report.notes]
+    notes = report.all_notes
     if notes:
         body.append("<h2>Notes</h2><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
     body.append("<h2>Provenance</h2>" + _table(["item", "value"], [[k, str(v)] for k, v in report.provenance.items()]))

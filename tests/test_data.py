@@ -294,3 +294,90 @@ def test_two_columns_recognised_for_one_role_are_noted():
     assert not any("also match" in note for note in sl.read_runs(frame.drop(columns="num_params")).notes)
     three = sl.read_runs(frame.assign(n_params=[1.0, 2.0]))
     assert any(note.startswith("N read from column 'params'; 'n_params', 'num_params' also match N") for note in three.notes)
+
+
+@pytest.mark.parametrize("kind", ["tables", "empty_db", "empty_file", "csv"])
+def test_a_database_that_is_not_an_mlflow_store_is_refused_and_left_unchanged(tmp_path, capsys, kind):
+    # MLflow creates its schema (and logs INFO lines) in any database it opens: reading must never write.
+    import sqlite3
+
+    from conftest import run_cli
+
+    path = tmp_path / ("losses.csv" if kind == "csv" else "other.db")
+    if kind == "tables":
+        with sqlite3.connect(path) as connection:
+            connection.execute("CREATE TABLE t (x INTEGER)")
+            connection.execute("INSERT INTO t VALUES (1)")
+        connection.close()
+    elif kind == "empty_db":
+        with sqlite3.connect(path) as connection:  # a database with a header and no tables
+            connection.execute("PRAGMA user_version = 7")
+        connection.close()
+    elif kind == "empty_file":
+        path.write_bytes(b"")
+    else:
+        pd.DataFrame({"N": [1e8], "loss": [3.0]}).to_csv(path, index=False)
+    before = path.read_bytes()
+    message = "cannot be read as an SQLite database" if kind == "csv" else "has no MLflow tables"
+    with pytest.raises(sl.InputError, match=f"not an MLflow store: '.*{path.name}' {message}"):
+        read_mlflow(f"sqlite:///{path}")
+    code, out, err = run_cli(capsys, "inspect", f"sqlite:///{path}")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "not an MLflow store" in err, err
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no journal or other file left beside it
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_mlflow_runs_named_alike_are_qualified_by_experiment_then_run_id(tmp_path):
+    pytest.importorskip("mlflow")
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")  # no global state (active experiment) left behind
+    experiments = {name: client.create_experiment(name) for name in ("a", "b")}
+    ids = {}
+    for experiment, name, n in [("a", "m70M", 7e7), ("a", "m160M", 1.6e8), ("b", "m70M", 7e7), ("b", "m410M", 4.1e8), ("b", "m410M", 4.1e8)]:
+        run_id = client.create_run(experiments[experiment], run_name=name).info.run_id
+        client.log_param(run_id, "N", f"{n:g}")
+        for step in (1, 2):
+            client.log_metric(run_id, "val_loss", 3.0 + 1 / step, step=step)
+        client.set_terminated(run_id)
+        ids.setdefault((experiment, name), []).append(run_id)
+    runs = sl.read_runs(str(tmp_path))
+    names = set(runs.table["run"])
+    assert names == {"a/m70M", "b/m70M", "m160M", *(f"b/m410M ({i})" for i in ids[("b", "m410M")])}
+    assert len(runs.table) == 10
+    assert "2 MLflow run name(s) are shared by several runs ('m410M', 'm70M'); those runs are named EXPERIMENT/RUN" in runs.notes
+    assert any(note.startswith("runs named alike within one experiment ('b/m410M')") and "run id" in note for note in runs.notes)
+    # Distinct names are kept as they are, with no note.
+    only_a = read_mlflow(str(tmp_path), experiment="a")
+    assert set(only_a["run"]) == {"m70M", "m160M"} and only_a.attrs["notes"] == []
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_a_metric_logged_twice_at_one_step_keeps_the_last_value_and_is_noted(tmp_path):
+    tensorboardX = pytest.importorskip("tensorboardX")
+    writer = tensorboardX.SummaryWriter(str(tmp_path / "tb" / "small"))
+    for step, loss in [(100, 3.5), (200, 3.2), (300, 3.1), (200, 9.9), (300, 3.0)]:  # restarted from step 100
+        writer.add_scalar("loss", loss, step)
+        writer.add_scalar("params", 1e8, step)
+    writer.close()
+    runs = sl.read_runs(tmp_path / "tb")
+    assert runs.table.set_index("step")["loss"].to_dict() == pytest.approx({100: 3.5, 200: 9.9, 300: 3.0})  # float32 in the events
+    assert ("run 'small' logged 'loss' more than once at step(s) 200, 300 (a restart?); kept the last value logged, "
+            "2 earlier value(s) replaced") in runs.notes
+    assert any(note.startswith("run 'small' logged 'params' more than once at step(s) 200, 300") for note in runs.notes)
+
+    pytest.importorskip("mlflow")
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    run_id = client.create_run(client.create_experiment("restarts"), run_name="small").info.run_id
+    client.log_param(run_id, "N", "1e8")
+    for step, loss, time in [(1, 3.5, 1000), (2, 3.2, 2000), (2, 3.1, 3000)]:
+        client.log_metric(run_id, "val_loss", loss, timestamp=time, step=step)
+    runs = sl.read_runs(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert runs.table.set_index("step")["loss"].to_dict() == {1: 3.5, 2: 3.1}
+    assert ("run 'small' logged 'val_loss' more than once at step(s) 2 (a restart?); kept the last value logged, "
+            "1 earlier value(s) replaced") in runs.notes

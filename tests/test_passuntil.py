@@ -306,3 +306,39 @@ def test_help_names_the_dispersion_the_fit_uses(cli, capsys):
     code, out, _ = run_cli(capsys, "passuntil", "--help")
     text = " ".join(out.replace("│", " ").split())
     assert code == 0 and "deviance dispersion" in text and "Pearson" not in text
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    # Said "passes= needs attempts=", "samples_until= counts the attempts itself; drop attempts=": Python keywords on the CLI.
+    (["--passes", "solved"], "--passes needs --attempts (a column, or one whole number"),
+    (["--rate", "rate"], "--rate needs --attempts (a column, or one whole number"),
+    (["--samples-until", "solved", "--attempts", "10"], "--samples-until counts the attempts itself (the samples drawn per instance); drop --attempts"),
+    (["--passes", "solved", "--attempts", "2000", "--solved", "solved"], "--solved goes with --samples-until"),
+])
+def test_command_line_names_its_options_not_python_keywords(cli, tmp_path, capsys, options, message):
+    path = tmp_path / "unscramble.csv"
+    pd.DataFrame({"params": ["70m", "160m", "410m", "1b"], "solved": [1, 2, 6, 9], "rate": [0.001, 0.002, 0.006, 0.009]}).to_csv(path, index=False)
+    code, out, err = run_cli(capsys, "passuntil", str(path), "--size", "params", *options)
+    assert code == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1
+    assert "=" not in err.split("error: ")[-1].split(" (")[0]  # no keyword= in the option part of the message
+    # Python callers keep the keyword wording.
+    with pytest.raises(InputError, match="passes= needs attempts="):
+        passuntil_fit(path, size="params", passes="solved")
+
+
+def test_plot_file_type_is_checked_before_the_fit(cli, tmp_path, capsys):
+    # Said "--plot must end in .png, .svg, .pdf" only after printing the full results (and fitting).
+    path = tmp_path / "unscramble.csv"
+    pd.DataFrame({"params": ["70m", "160m", "410m", "1b"], "solved": [1, 2, 6, 9]}).to_csv(path, index=False)
+    code, out, err = run_cli(capsys, "passuntil", str(path), "--size", "params", "--passes", "solved", "--attempts", "2000",
+                             "--plot", str(tmp_path / "x.txt"))
+    assert code == 2 and out == "" and "--plot must end in .png, .svg, .pdf, got" in err and "x.txt" in err
+    assert not (tmp_path / "x.txt").exists()
+
+
+@pytest.mark.parametrize(("value", "shown"), [(float("nan"), "first nan at row 2"), (float("inf"), "first inf at row 2"), ("ten", "first 'ten' at row 2")])
+def test_a_bad_count_is_quoted_as_written_not_as_a_numpy_repr(value, shown):
+    # Said "first np.float64(nan) at row 0".
+    frame = pd.DataFrame({"N": [1e8, 3e8, 1e9, 3e9], "k": [0, 3, value, 90]})
+    with pytest.raises(InputError, match=rf"passes column 'k' has 1 missing or non-numeric value\(s\), {shown}; fix or remove"):
+        passuntil_fit(frame, size="N", passes="k", attempts=100)

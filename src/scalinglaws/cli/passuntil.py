@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -54,6 +55,27 @@ def _attempts(text: str | None) -> str | int | None:
     return int(value)
 
 
+def _check_counting_options(passes: str | None, attempts: str | None, rate: str | None, samples_until: str | None, solved: str | None) -> None:
+    """The counting options that go together, named as on the command line (the library names its Python keywords)."""
+    modes = [name for name, value in (("--passes", passes), ("--rate", rate), ("--samples-until", samples_until)) if value is not None]
+    if len(modes) != 1:
+        return  # the library's message names both spellings
+    if samples_until is not None and attempts is not None:
+        raise InputError("--samples-until counts the attempts itself (the samples drawn per instance); drop --attempts")
+    if solved is not None and samples_until is None:
+        raise InputError("--solved goes with --samples-until (instances never solved); drop --solved or give --samples-until")
+    if samples_until is None and attempts is None:
+        raise InputError(f"{modes[0]} needs --attempts (a column, or one whole number such as the number of items)")
+
+
+def _check_plot(plot: Path | None) -> None:
+    """Refuse a --plot file type up front, before the fit and its printed results."""
+    from ..report.figures import FORMATS
+
+    if plot is not None and plot.suffix.lower() not in FORMATS:
+        raise InputError(f"--plot must end in {', '.join(FORMATS)}, got {str(plot)!r}")
+
+
 @app.command("passuntil")
 def passuntil_command(
     runs: Annotated[str, typer.Argument(help="CSV/TSV/Parquet/JSON(L) file: one row per model (or per instance with --samples-until).")],
@@ -71,6 +93,8 @@ def passuntil_command(
     plot: PlotOption = None,
 ) -> None:
     """Fit PU(N) = exp(-c N^-alpha) to pass counts (binomial maximum likelihood) and predict pass rates of larger models."""
+    _check_plot(plot)
+    _check_counting_options(passes, attempts, rate, samples_until, solved)
     limit = _max_size(max_size)
     scale: float | str = dispersion
     if dispersion != "auto":

@@ -344,6 +344,7 @@ def read_runs(
 def _runs_from_frame(frame: pd.DataFrame, label: str, columns: Mapping[str, str] | None, options: Mapping[str, object], *,
                      check_checkpoints: bool = True) -> Runs:
     """Pivot, map, clean and derive: the :class:`Runs` of a raw table."""
+    reader_notes = [str(note) for note in frame.attrs.get("notes", ())]  # from a tracker reader (trackers.py)
     frame, pivot_notes = to_wide(frame)
     table, mapping = map_columns(frame.reset_index(drop=True), columns)  # index = source row, kept through sorting
     column_notes = ambiguous_columns(frame, columns, mapping)
@@ -352,5 +353,5 @@ def _runs_from_frame(frame: pd.DataFrame, label: str, columns: Mapping[str, str]
     if check_checkpoints:
         notes += check_duplicates(table)
     origin = tuple(int(i) for i in table.index)
-    return Runs(table.reset_index(drop=True), label, mapping, tuple(pivot_notes + column_notes + clean_notes + notes),
+    return Runs(table.reset_index(drop=True), label, mapping, tuple(reader_notes + pivot_notes + column_notes + clean_notes + notes),
                 None if origin == tuple(range(len(table))) else origin)

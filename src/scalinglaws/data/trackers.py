@@ -47,9 +47,27 @@ def read_tensorboard(path: str | os.PathLike[str]) -> pd.DataFrame:
     if frame.empty:
         raise InputError(f"the TensorBoard logs under {str(root)!r} hold no scalars")
     frame["dir_name"] = frame["dir_name"].replace("", root.name)
+    notes = _repeated_steps(frame, run="dir_name", metric="tag")
     wide = frame.pivot_table(index=["dir_name", "step"], columns="tag", values="value", aggfunc="last").reset_index()
     wide.columns.name = None
-    return wide.rename(columns={"dir_name": "run"})
+    wide = wide.rename(columns={"dir_name": "run"})
+    wide.attrs["notes"] = notes
+    return wide
+
+
+def _repeated_steps(frame: pd.DataFrame, *, run: str, metric: str) -> list[str]:
+    """Notes on metrics logged more than once at one step of a run (a restart): the last logged value is kept.
+
+    ``frame`` is long (one row per logged value, in logging order) with columns ``run``, ``step``, ``metric``.
+    """
+    replaced = frame[frame.duplicated(subset=[run, "step", metric], keep="last")]
+    notes = []
+    for (name, tag), group in replaced.groupby([run, metric], sort=True):
+        steps = sorted({int(s) for s in group["step"]})
+        shown = ", ".join(str(s) for s in steps[:5]) + (f" and {len(steps) - 5} more" if len(steps) > 5 else "")
+        notes.append(f"run {str(name)!r} logged {str(tag)!r} more than once at step(s) {shown} (a restart?); kept the last value logged, "
+                     f"{len(group)} earlier value(s) replaced")
+    return notes
 
 
 def is_mlflow_uri(source: str) -> bool:
@@ -65,13 +83,13 @@ def read_mlflow(uri: str, *, experiment: str | None = None) -> pd.DataFrame:
     history becomes a column by step.
     """
     uri = uri.removeprefix("mlflow:")
+    if Path(uri).is_dir():
+        uri = f"sqlite:///{Path(uri) / 'mlflow.db'}"
     _check_sqlite_file(uri)
     try:
         from mlflow.tracking import MlflowClient
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise _missing("mlflow", "mlflow-skinny") from exc
-    if Path(uri).is_dir():
-        uri = f"sqlite:///{Path(uri) / 'mlflow.db'}"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", FutureWarning)
@@ -85,6 +103,26 @@ def _check_sqlite_file(uri: str) -> None:
     path = Path(uri.removeprefix("sqlite:///"))
     if not path.is_file():
         raise InputError(f"file not found: {str(path)!r} (from {uri!r}); check the path of the MLflow database (sqlite:////absolute/path/mlflow.db)")
+    # MLflow creates (or migrates) its schema in any database it opens: look first, read-only, that it is an MLflow store.
+    import sqlite3
+
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        raise InputError(f"not an MLflow store: {str(path)!r} cannot be read as an SQLite database ({exc}); "
+                         "pass the mlflow.db of a tracking store (sqlite:///path/mlflow.db)") from exc
+    missing = sorted(_MLFLOW_TABLES - tables)
+    if missing:
+        raise InputError(f"not an MLflow store: {str(path)!r} has no MLflow tables ({', '.join(missing)} missing); "
+                         "pass the mlflow.db of a tracking store (sqlite:///path/mlflow.db)")
+
+
+#: Tables every MLflow tracking database holds.
+_MLFLOW_TABLES = frozenset({"experiments", "runs", "metrics", "params"})
 
 
 def _read_mlflow_store(client_class, uri: str, experiment: str | None) -> pd.DataFrame:
@@ -100,16 +138,41 @@ def _read_mlflow_store(client_class, uri: str, experiment: str | None) -> pd.Dat
     runs = client.search_runs([e.experiment_id for e in experiments]) if experiments else []
     if not runs:
         raise InputError(f"the MLflow store {uri!r} holds no runs")
+    names, notes = _run_labels(runs, {e.experiment_id: e.name for e in experiments})
     rows = []
-    for run in runs:
+    for run, name in zip(runs, names, strict=True):
         params = {k: (parse_quantity(v) if parse_quantity(v) == parse_quantity(v) else v) for k, v in run.data.params.items()}
+        history = [(int(metric.step), key, float(metric.value)) for key in run.data.metrics
+                   for metric in sorted(client.get_metric_history(run.info.run_id, key), key=lambda m: m.timestamp)]
+        logged = pd.DataFrame(history, columns=["step", "metric", "value"]).assign(run=name)
+        notes += _repeated_steps(logged, run="run", metric="metric")
         by_step: dict[int, dict[str, float]] = {}
-        for key in run.data.metrics:
-            for metric in client.get_metric_history(run.info.run_id, key):
-                by_step.setdefault(int(metric.step), {})[key] = float(metric.value)
+        for step, key, value in history:
+            by_step.setdefault(step, {})[key] = value
         for step, metrics in sorted(by_step.items()):
-            rows.append({"run": run.info.run_name or run.info.run_id, "step": step, **params, **metrics})
-    return pd.DataFrame(rows)
+            rows.append({"run": name, "step": step, **params, **metrics})
+    frame = pd.DataFrame(rows)
+    frame.attrs["notes"] = notes
+    return frame
+
+
+def _run_labels(runs: list, experiment_names: dict[str, str]) -> tuple[list[str], list[str]]:
+    """A distinct label per MLflow run: its name; ``EXPERIMENT/NAME`` where names collide; then the run id too."""
+    names = [run.info.run_name or run.info.run_id for run in runs]
+    counts = pd.Series(names).value_counts()
+    labels = [f"{experiment_names.get(run.info.experiment_id, run.info.experiment_id)}/{name}" if counts[name] > 1 else name
+              for run, name in zip(runs, names, strict=True)]
+    notes = []
+    shared = sorted(str(n) for n in counts[counts > 1].index)
+    if shared:
+        notes.append(f"{len(shared)} MLflow run name(s) are shared by several runs ({', '.join(map(repr, shared[:5]))}); "
+                     "those runs are named EXPERIMENT/RUN")
+    again = pd.Series(labels).value_counts()
+    if (again > 1).any():
+        labels = [f"{label} ({run.info.run_id})" if again[label] > 1 else label for run, label in zip(runs, labels, strict=True)]
+        notes.append(f"runs named alike within one experiment ({', '.join(map(repr, sorted(again[again > 1].index)[:5]))}) "
+                     "are told apart by their run id: EXPERIMENT/RUN (RUN_ID)")
+    return labels, notes
 
 
 def read_wandb(history: str | os.PathLike[str], *, config: str | os.PathLike[str] | None = None, run: str | None = None) -> pd.DataFrame:

@@ -31,8 +31,16 @@ def _numbers(series: pd.Series, label: str) -> np.ndarray:
     values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
-        raise InputError(f"{label} has {bad.size} missing or non-numeric value(s), first {series.iloc[bad[0]]!r} at row {bad[0]}; fix or remove those rows")
+        raise InputError(f"{label} has {bad.size} missing or non-numeric value(s), first {_quote(series.iloc[bad[0]])} at row {bad[0]}; "
+                         "fix or remove those rows")
     return values
+
+
+def _quote(value: object) -> str:
+    """A value as the user wrote it: numbers (NaN, inf) with :g, anything else quoted (no numpy repr)."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+        return f"{float(value):g}"
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def _whole(values: np.ndarray, label: str, *, minimum: int) -> np.ndarray:

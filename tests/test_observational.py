@@ -353,3 +353,60 @@ def test_cli_bad_input_exits_2(capsys):
     # Used to say only "--floor must be a number", never that 'fit' is the other accepted value.
     code, out, err = run_cli(capsys, "observe", "dataset:obsscaling", "--target", "GSM8K", "--floor", "abc")
     assert code == 2 and out == "" and "--floor must be 'fit' (fitted in [0, 0.2]) or a number like 0.25, got 'abc'" in err
+
+
+# --- columns left out of the default benchmarks, repeated names, --top wording (QA) --------------------------------
+
+
+def test_a_score_column_off_the_unit_scale_is_an_error_not_silently_dropped(obsscaling):
+    # Used to drop MMLU from the PCA without a word because one score was 1.2.
+    stray = obsscaling.copy()
+    stray.loc[5, "MMLU"] = 1.2
+    with pytest.raises(InputError, match=r"column 'MMLU' looks like a benchmark .* 1 value\(s\) lie outside \[0, 1\], first 1.2 at row 5; "
+                                         r"fix those rows, or choose the benchmarks with --benchmarks"):
+        observational_fit(stray, target="GSM8K")
+    percent = obsscaling.assign(HellaSwag=obsscaling["HellaSwag"] * 100)
+    with pytest.raises(InputError, match=r"column 'HellaSwag' looks like a benchmark in percent .*at row 0\); divide percentages by 100"):
+        observational_fit(percent, target="GSM8K")
+    # A stray word among scores in [0, 1] is not taken for a text column.
+    text = obsscaling.astype({"ARC-C": object}).copy()
+    text.loc[3, "ARC-C"] = "n/a"
+    with pytest.raises(InputError, match=r"column 'ARC-C' holds scores in \[0, 1\] but also 1 non-numeric value\(s\), first 'n/a' at row 3"):
+        observational_fit(text, target="GSM8K")
+
+
+def test_an_explicit_score_out_of_range_names_its_row_and_suggests_percent_only_for_percents(obsscaling):
+    stray = obsscaling.copy()
+    stray.loc[7, "GSM8K"] = 1.3
+    with pytest.raises(InputError, match=r"target column 'GSM8K' must hold scores in \[0, 1\].*\(first 1.3 at row 7\); fix those rows$"):
+        observational_fit(stray, target="GSM8K")
+
+
+def test_columns_left_out_of_the_benchmarks_are_noted(obsscaling, capsys, tmp_path):
+    # An all-empty benchmark and model descriptors used to vanish from the default benchmarks without a word.
+    frame = obsscaling.assign(HumanEval=np.nan, params_b=obsscaling["N"] / 1e9, n_layers=32)
+    result = observational_fit(frame, target="GSM8K")
+    assert "HumanEval" not in result.benchmarks and "params_b" not in result.benchmarks
+    assert "left out column(s) with no value at all: HumanEval" in result.notes
+    assert any(n.startswith("left out numeric column(s) that are not scores in [0, 1]: params_b, n_layers") for n in result.notes)
+    csv = tmp_path / "left_out.csv"
+    frame.to_csv(csv, index=False)
+    code, out, _ = run_cli(capsys, "observe", str(csv), "--target", "GSM8K")
+    assert code == 0 and "note: left out column(s) with no value at all: HumanEval" in out
+    code, out, _ = run_cli(capsys, "observe", str(csv), "--target", "GSM8K", "--json")
+    assert code == 0 and "left out column(s) with no value at all: HumanEval" in json.loads(out)["notes"]
+
+
+def test_repeated_model_names_are_noted(obsscaling):
+    frame = obsscaling.copy()
+    frame.loc[[0, 1, 2], "model"] = "dup"
+    result = observational_fit(frame, target="GSM8K")
+    assert any("1 model name(s) in column 'model' name more than one row" in n and "'dup' at rows 0, 1, 2" in n for n in result.notes)
+    assert not any("more than one row" in n for n in observational_fit(obsscaling, target="GSM8K").notes)
+
+
+def test_too_few_models_outside_the_top_names_top(capsys):
+    with pytest.raises(InputError, match=r"only 1 model\(s\) outside the top 0.99 by PC1 \(--top\) to fit; .*: lower --top"):
+        observational_fit("dataset:obsscaling", target="GSM8K", top=0.99)
+    code, out, err = run_cli(capsys, "observe", "dataset:obsscaling", "--target", "GSM8K", "--top", "0.99")
+    assert code == 2 and out == "" and "lower --top" in err and "with outside" not in err and "--cutoff" not in err

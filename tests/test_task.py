@@ -180,3 +180,64 @@ def test_cli_json_and_exit_codes(cli_with_task, capsys, rng, tmp_path):
     code, out, err = run_cli(capsys, "task", str(path), "--task-loss", "task_bpb", "--accuracy", "acc", "--target", "N=1.5e9,N=3e9,D=3e10",
                              "--col", "N=params_total")
     assert code == 2 and out == "" and "--target gives N more than once" in err
+
+
+# --- QA: accuracy range and zeros, bootstrap without a run column -------------------------------------------------
+
+
+def test_an_accuracy_out_of_range_names_its_row_and_suggests_percent_only_for_percents(rng):
+    frame = ladder(rng)
+    target = {"N": 1e9, "D": 2e10}
+    # Used to say only "got a maximum of 1.3; divide percentages by 100", for one stray value.
+    stray = frame.copy()
+    stray.loc[3, "acc"] = 1.3
+    with pytest.raises(InputError, match=r"--accuracy column 'acc' must hold fractions in \(0, 1\], but 1 value\(s\) lie outside \[0, 1\], "
+                                         r"first 1.3 at row 3 .*; fix or remove those rows$"):
+        task_ladder(stray, task_loss="task_bpb", accuracy="acc", target=target)
+    with pytest.raises(InputError, match=r"first \d.* at row 0 .*; divide percentages by 100$"):
+        task_ladder(frame.assign(acc=frame["acc"] * 100), task_loss="task_bpb", accuracy="acc", target=target)
+    negative = frame.copy()
+    negative.loc[5, "acc"] = -0.1
+    with pytest.raises(InputError, match=r"first -0.1 at row 5 .*; fix or remove those rows$"):
+        task_ladder(negative, task_loss="task_bpb", accuracy="acc", target=target)
+
+
+def test_an_accuracy_of_zero_is_refused_with_the_reason(rng):
+    # A zero used to be told to "fix the units"; 0 is a real accuracy, refused only because the fit weighs by 1/accuracy.
+    frame = ladder(rng)
+    frame.loc[4, "acc"] = 0.0
+    with pytest.raises(InputError, match=r"'acc' \(--accuracy\) must be > 0 to be fitted, but 1 row\(s\) hold an accuracy of 0, first row 4 .*"
+                                         r"0 is a real accuracy, but .* weighs each accuracy by its inverse .*remove those rows"):
+        task_ladder(frame, task_loss="task_bpb", accuracy="acc", target={"N": 1e9, "D": 2e10})
+
+
+@IGNORE_LAW_WARNINGS
+def test_bootstrap_without_a_run_column_says_it_resampled_rows(rng):
+    frame = ladder(rng)
+    target = {"N": 1.5e9, "D": 3e10}
+    by_row = task_ladder(frame.drop(columns="run"), task_loss="task_bpb", accuracy="acc", target=target, bootstrap=4)
+    assert by_row.resampled_by == "row"
+    assert any(n.startswith("the bootstrap resampled rows, not runs") and "--col run=COLUMN" in n for n in by_row.notes)
+    assert by_row.to_dict()["notes"] == list(by_row.notes)
+    by_run = task_ladder(frame, task_loss="task_bpb", accuracy="acc", target=target, bootstrap=4)
+    assert by_run.resampled_by == "run" and not any("resampled rows" in n for n in by_run.notes)
+
+
+@IGNORE_LAW_WARNINGS
+def test_cli_bootstrap_notes_and_errors_speak_to_the_command_line(cli_with_task, capsys, rng, tmp_path):
+    path = tmp_path / "ladder.csv"
+    frame = ladder(rng)
+    frame.drop(columns="run").to_csv(path, index=False)
+    common = ["task", str(path), "--task-loss", "task_bpb", "--accuracy", "acc", "--target", "N=1.5e9,D=3e10", "--bootstrap", "4"]
+    code, out, err = run_cli(capsys, *common)
+    assert code == 0, err
+    assert "the bootstrap resampled rows, not runs" in out and "--col run=COLUMN" in out
+    code, out, err = run_cli(capsys, *common, "--json")
+    assert code == 0 and any("resampled rows, not runs" in n for n in json.loads(out)["notes"])
+    # Two runs: the error used to say "Use by='row'", an option the command does not have.
+    two = tmp_path / "two_runs.csv"
+    frame[frame["run"].isin(["m0", "m1"])].to_csv(two, index=False)
+    code, out, err = run_cli(capsys, "task", str(two), *common[2:])
+    assert code == 2 and out == ""
+    assert "a bootstrap by run needs at least 3 runs; the data has 2. Add runs to the ladder, or fit without intervals (--bootstrap 0)" in err
+    assert "by=" not in err

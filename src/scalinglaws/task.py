@@ -171,6 +171,7 @@ class TaskLadder:
     resampled_by, seed: how the bootstrap resampled.
     status: ``"converged"`` or which fit did not converge.
     warnings: the three fits' warnings and those of the bootstrap.
+    notes: how the data were read (step 1's notes), then how the bootstrap resampled when that is not by run.
     """
 
     target: Mapping[str, float]
@@ -186,6 +187,7 @@ class TaskLadder:
     seed: int | None = None
     status: str = "converged"
     warnings: tuple[FitWarning, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = ()
 
     @property
     def converged(self) -> bool:
@@ -214,6 +216,7 @@ class TaskLadder:
                 "step2": _fit_summary(self.step2),
                 "single_step": _fit_summary(self.single),
             },
+            "notes": list(self.notes),
             "warnings": [w.to_dict() for w in self.warnings],
         }
         if self.replicates is not None:
@@ -348,6 +351,11 @@ def task_ladder(
         # Each column from its own converged replicates: a failed single-step refit need not drop a two-step draw.
         lo, hi = np.nanquantile(reps, [tail, 1 - tail], axis=0)
         loss_iv, acc_iv, single_iv = ((float(lo[i]), float(hi[i])) for i in range(3))
+    notes = tuple(step1.notes)
+    if unit == "row" and by == "auto":
+        notes += ("the bootstrap resampled rows, not runs: the data has no run column, so each checkpoint was drawn on its own "
+                  "and the intervals ignore that checkpoints of one run move together; map the column naming each run with "
+                  "--col run=COLUMN (Python: columns={'run': 'COLUMN'}) to resample whole runs",)
 
     return TaskLadder(
         target={**point, "C": FLOPS_PER_PARAM_TOKEN * point["N"] * point["D"]},
@@ -363,6 +371,7 @@ def task_ladder(
         seed=int(seed) if bootstrap else None,
         status=status,
         warnings=fit_warnings,
+        notes=notes,
     )
 
 
@@ -393,10 +402,7 @@ def _working_runs(data: Runs, task_loss: str, accuracy: str) -> tuple[Runs, dict
         raise InputError(f"--task-loss and --accuracy name the same column {task_loss!r}; give two different columns")
     data.require(["N", "D"])
     validate_positive(data.table[loss_col], f"{task_loss!r} (--task-loss)")
-    validate_positive(data.table[acc_col], f"{accuracy!r} (--accuracy)")
-    values = pd.to_numeric(data.table[acc_col]).to_numpy(dtype=float)
-    if np.any(values > 1):
-        raise InputError(f"--accuracy column {accuracy!r} must hold fractions in (0, 1], got a maximum of {values.max():g}; divide percentages by 100")
+    values = _accuracies(data.table[acc_col], accuracy, data.origin)
     frame = pd.DataFrame({
         "N": data.table["N"].to_numpy(dtype=float),
         "D": data.table["D"].to_numpy(dtype=float),
@@ -408,6 +414,36 @@ def _working_runs(data: Runs, task_loss: str, accuracy: str) -> tuple[Runs, dict
             frame[group] = data.table[group].to_numpy()
     labels = {"task_loss": task_loss, "accuracy": accuracy}
     return Runs(frame, data.source, {"loss": task_loss, "accuracy": accuracy}, data.notes), labels
+
+
+def _accuracies(series: pd.Series, name: str, origin: tuple[int, ...] | None) -> np.ndarray:
+    """The accuracy column as fractions in (0, 1], its bad rows named as rows of the source."""
+    label = f"{name!r} (--accuracy)"
+    numeric = pd.to_numeric(series, errors="coerce")
+    # Non-numbers, NaN and infinities first, worded as for any numeric column; the range is checked below.
+    validate_positive(series.mask(numeric <= 0, 1.0), label, origin=origin)
+    values = numeric.to_numpy(dtype=float)
+    source = np.arange(values.size) if origin is None else np.asarray(origin)
+
+    def first(bad: np.ndarray) -> tuple[int, float]:
+        at = int(bad[int(np.argmin(source[bad]))])
+        return int(source[at]), float(values[at])
+
+    outside = np.flatnonzero((values < 0) | (values > 1))
+    if outside.size:
+        row, value = first(outside)
+        percent = values.min() >= 0 and values.max() <= 100 and np.mean(values > 1) >= 0.5
+        advice = "divide percentages by 100" if percent else "fix or remove those rows"
+        raise InputError(f"--accuracy column {name!r} must hold fractions in (0, 1], but {outside.size} value(s) lie outside [0, 1], "
+                         f"first {value:g} at row {row} (counting data rows from 0, header excluded); {advice}")
+    zeros = np.flatnonzero(values == 0)
+    if zeros.size:
+        row, _ = first(zeros)
+        raise InputError(f"column {label} must be > 0 to be fitted, but {zeros.size} row(s) hold an accuracy of 0, first row {row} "
+                         "(counting data rows from 0, header excluded). 0 is a real accuracy, but the fitter's grid search weighs each "
+                         "accuracy by its inverse (relative residuals standing in for log residuals), which is infinite at 0; "
+                         "remove those rows to fit the ladder")
+    return values
 
 
 def _refit(work: Runs, law: str | Law, target: str, counts: np.ndarray, options: Mapping[str, object]) -> Fit | None:
@@ -423,7 +459,10 @@ def _joint_bootstrap(work: Runs, point: Mapping[str, float], replicates: int, se
     groups, unit = resampling_groups(work, by)
     labels, members = np.unique(groups, return_inverse=True)
     if labels.size < 3:
-        raise InputError(f"a bootstrap by {unit} needs at least 3 {unit}s; the data has {labels.size}. Use by='row' or add runs")
+        # The command line has no by=: name it only to a Python caller who chose the unit.
+        instead = "; or resample rows instead with by='row'" if by not in ("auto", "row") else ""
+        raise InputError(f"a bootstrap by {unit} needs at least 3 {unit}s; the data has {labels.size}. Add {unit}s to the ladder, "
+                         f"or fit without intervals (--bootstrap 0){instead}")
     index = [np.flatnonzero(members == g) for g in range(labels.size)]
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, labels.size, size=(replicates, labels.size))

@@ -32,7 +32,7 @@ def task_command(
     accuracy: Annotated[str, typer.Option("--accuracy", help="Column holding the task accuracy, in (0, 1].")],
     target: Annotated[list[str], typer.Option("--target", help="The run to predict: N=VALUE,D=VALUE (one run; give it once).")],
     col: ColOption = None,
-    n_bootstrap: Annotated[int, typer.Option("--bootstrap", help="Joint bootstrap replicates by run, refitting both steps (0: none).")] = 0,
+    n_bootstrap: Annotated[int, typer.Option("--bootstrap", help="Joint bootstrap replicates by run (by row, with a note, when the data has no run column: map one with --col run=COLUMN), refitting both steps (0: none).")] = 0,
     level: Annotated[float, typer.Option(help="Interval coverage.")] = 0.95,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
     json_out: JsonOption = False,
@@ -58,7 +58,7 @@ def task_command(
         for label, f in (("step 1", result.step1), ("step 2", result.step2), ("single step", result.single)):
             params = ", ".join(f"{k} = {v:.4g}" for k, v in f.params.items())
             stdout.print(f"{label}: {f.law.formula}; {params} ({f.status})", soft_wrap=True)
-        print_notes(result.step1.notes)
+        print_notes(result.notes)
         print_warnings(result.warnings)
     if not result.converged:
         raise typer.Exit(1)

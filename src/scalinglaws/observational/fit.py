@@ -292,7 +292,10 @@ def observational_fit(
         The benchmark to predict (never used to extract capabilities).
     benchmarks:
         Columns the capabilities are extracted from; default: every other
-        column of scores in [0, 1].
+        column of scores in [0, 1]. A column that looks like scores but has
+        values off [0, 1] (percentages, a stray value) is an error; empty
+        columns and numbers that are not scores (sizes, counts) are left out
+        with a note.
     cutoff:
         Fit on the models with ``C <= cutoff`` FLOPs, hold out the rest
         (default 8.4e22, Llama-2-7B).
@@ -340,13 +343,14 @@ def observational_fit(
         raise InputError(f"components must be an integer between 1 and the number of benchmarks ({p}: {', '.join(table.benchmarks)}), got {components!r}")
     held = _split(table, method, value, components, impute_rank)
     fit_rows, held_rows = np.flatnonzero(~held), np.flatnonzero(held)
-    where = f"C <= {value:.3g} FLOPs" if method == "cutoff" else f"outside the top {value:g} by PC1"
+    where = f"with C <= {value:.3g} FLOPs" if method == "cutoff" else f"outside the top {value:g} by PC1 (--top)"
+    more = "raise --cutoff" if method == "cutoff" else "lower --top (hold out fewer models)"
     needed = components + 3
     if fit_rows.size < needed:
-        raise InputError(f"only {fit_rows.size} model(s) with {where} to fit; the sigmoid link on {components} capabilities has "
-                         f"{components + 2} parameters and needs at least {needed} models: raise --cutoff or lower --components")
+        raise InputError(f"only {fit_rows.size} model(s) {where} to fit; the sigmoid link on {components} capabilities has "
+                         f"{components + 2} parameters and needs at least {needed} models: {more} or lower --components")
     if held_rows.size == 0:
-        raise InputError(f"no model lies above the cutoff ({where} holds all {len(held)}; the largest compute is {table.compute.max():.3g} FLOPs); "
+        raise InputError(f"no model lies above the cutoff (all {len(held)} have C <= {value:.3g} FLOPs; the largest compute is {table.compute.max():.3g} FLOPs); "
                          "lower --cutoff so that some models are held out")
 
     stages = _fit_stages(table, fit_rows, components, floor, impute_rank)

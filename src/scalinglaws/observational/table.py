@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,16 +48,53 @@ def _scores(data: Runs, column: str, label: str) -> np.ndarray:
         raise InputError(f"{label} column {column!r} has infinite value(s) at row {int(np.flatnonzero(np.isinf(values))[0])}; fix those rows")
     finite = values[np.isfinite(values)]
     if finite.size and (finite.min() < 0 or finite.max() > 1):
-        raise InputError(f"{label} column {column!r} must hold scores in [0, 1], got values from {finite.min():g} to {finite.max():g}; divide percentages by 100")
+        row = int(np.flatnonzero((values < 0) | (values > 1))[0])
+        percent = finite.min() >= 0 and finite.max() <= 100 and np.mean(finite > 1) >= 0.5
+        advice = "divide percentages by 100" if percent else "fix those rows"
+        raise InputError(f"{label} column {column!r} must hold scores in [0, 1], got values from {finite.min():g} to {finite.max():g} "
+                         f"(first {values[row]:g} at row {row}); {advice}")
     return values
 
 
-def _is_score_column(series: pd.Series) -> bool:
+#: Names of numeric columns that describe a model rather than score it (case-insensitive, anywhere in the name).
+NOT_SCORES = re.compile(r"flop|compute|param|token|size|step|layer|d_model|width|depth|year|date|seed|batch|^n_|_n_|count", re.I)
+
+
+def _benchmark_candidate(series: pd.Series, column: str) -> tuple[str, str]:
+    """How a column not named by --benchmarks is treated: ``(kind, detail)``.
+
+    ``score`` (numbers in [0, 1], used), ``text`` (not numbers, skipped), ``empty``
+    (no value at all), ``other`` (numbers that are clearly not scores: a size, a
+    count, a compute; skipped with a note), or an error message for a column that
+    looks like a benchmark but is not on the [0, 1] scale.
+    """
     numeric = pd.to_numeric(series, errors="coerce")
-    if numeric.notna().sum() == 0 or (numeric.isna() & series.notna()).any():
-        return False
-    values = numeric.dropna().to_numpy(dtype=float)
-    return bool(np.all(np.isfinite(values)) and values.min() >= 0 and values.max() <= 1)
+    text = numeric.isna() & series.notna()
+    if numeric.notna().sum() == 0:
+        return ("empty", "") if not series.notna().any() else ("text", "")
+    values = numeric.to_numpy(dtype=float)
+    seen = ~np.isnan(values)
+    inside = seen & (values >= 0) & (values <= 1)
+    if text.any():
+        if inside.sum() == seen.sum():  # scores in [0, 1] with a stray word among them
+            row = int(np.flatnonzero(text.to_numpy())[0])
+            return ("error", f"column {column!r} holds scores in [0, 1] but also {int(text.sum())} non-numeric value(s), first {series.iloc[row]!r} "
+                             f"at row {row}; fix those rows, or choose the benchmarks with --benchmarks")
+        return ("text", "")
+    if inside.sum() == seen.sum():
+        return ("score", "")
+    finite = values[seen]
+    if NOT_SCORES.search(column) or np.all(finite == np.round(finite)) or not np.all(np.isfinite(finite)):
+        return ("other", "")
+    outside = np.flatnonzero(seen & ~inside)
+    row, value = int(outside[0]), float(values[outside[0]])
+    if finite.min() >= 0 and finite.max() <= 100 and np.mean(finite > 1) >= 0.5:
+        return ("error", f"column {column!r} looks like a benchmark in percent ({int((finite > 1).sum())} of {finite.size} scores above 1, "
+                         f"first {value:g} at row {row}); divide percentages by 100, or choose the benchmarks with --benchmarks")
+    if inside.sum() >= 0.5 * seen.sum():
+        return ("error", f"column {column!r} looks like a benchmark (scores in [0, 1]) but {outside.size} value(s) lie outside [0, 1], "
+                         f"first {value:g} at row {row}; fix those rows, or choose the benchmarks with --benchmarks")
+    return ("other", "")
 
 
 def _model_column(data: Runs, model: str | None) -> str | None:
@@ -80,9 +118,22 @@ def read_scores(runs: Runs | pd.DataFrame | str, *, target: str, benchmarks: Seq
         present = ", ".join(str(c) for c in data.table.columns)
         raise InputError(f"observational scaling needs each model's training compute: a C (FLOPs) column, or N and D; the data has: {present}. "
                          "Map one with --col C=COLUMN")
+    column_notes: list[str] = []
     if benchmarks is None:
         skip = set(ROLES) | {target_col, model_col, family_col}
-        chosen = [str(c) for c in data.table.columns if c not in skip and _is_score_column(data.table[c])]
+        chosen, empty, other = [], [], []
+        for c in data.table.columns:
+            if c in skip:
+                continue
+            kind, detail = _benchmark_candidate(data.table[c], str(c))
+            if kind == "error":
+                raise InputError(detail)
+            {"score": chosen, "empty": empty, "other": other}.get(kind, []).append(str(c))
+        if empty:
+            column_notes.append(f"left out column(s) with no value at all: {', '.join(empty)}")
+        if other:
+            column_notes.append(f"left out numeric column(s) that are not scores in [0, 1]: {', '.join(other)} "
+                                "(name the benchmarks with --benchmarks to choose them yourself)")
         if not chosen:
             raise InputError("found no benchmark columns (numeric scores in [0, 1]) besides the target; name them with --benchmarks A,B,C")
     else:
@@ -108,7 +159,7 @@ def read_scores(runs: Runs | pd.DataFrame | str, *, target: str, benchmarks: Seq
         row = int(np.flatnonzero(wrong)[0])
         raise InputError(f"compute column {data.column_label('C')} must be finite and > 0 FLOPs, got {compute[row]:g} at row {row}")
 
-    notes = list(data.notes)
+    notes = list(data.notes) + column_notes
     keep = np.ones(len(compute), dtype=bool)
     for mask, why in ((np.isnan(compute), "no compute (C); the cutoff, the family lines and the log-C baseline need it"),
                       (np.isnan(target_values), f"no {target} score"),
@@ -121,6 +172,14 @@ def read_scores(runs: Runs | pd.DataFrame | str, *, target: str, benchmarks: Seq
         raise InputError(f"no model has compute, a {target} score and benchmark scores; check --target, --benchmarks and the C column")
     names = (data.table[model_col].astype(str).to_numpy() if model_col is not None
              else np.asarray([f"row {i}" for i in range(len(compute))]))
+    if model_col is not None:
+        kept = pd.Series(names[keep], index=np.flatnonzero(keep))
+        repeated = kept[kept.duplicated(keep=False)]
+        if not repeated.empty:
+            listed = "; ".join(f"{name!r} at rows {', '.join(str(int(i)) for i in rows.index)}"
+                               for name, rows in repeated.groupby(repeated, sort=False))
+            notes.append(f"{repeated.nunique()} model name(s) in column {model_col!r} name more than one row, and each row is "
+                         f"fitted as its own model: {listed}; rename them (or drop repeated rows) to tell them apart")
     families = None
     if family_col is not None:
         fam = data.table[family_col]

@@ -245,3 +245,14 @@ def test_datasets_is_an_attribute_after_import_scalinglaws():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "220"
+
+
+@pytest.mark.parametrize("value", [1, -2, 2.5, True, "3"])
+def test_one_rule_for_bootstrap_counts(value):
+    # Nine places used to check a bootstrap count each in its own words; check_replicates is the one rule.
+    from scalinglaws.arguments import check_replicates
+    from scalinglaws.errors import InputError
+
+    with pytest.raises(InputError, match=r"--bootstrap must be 0 \(no intervals\) or an integer >= 2 \(replicates\), got "):
+        check_replicates(value)
+    assert check_replicates(0) == 0 and check_replicates(2) == 2

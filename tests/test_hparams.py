@@ -276,7 +276,7 @@ def test_sweep_fit_accepts_role_aliases(rng):
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"keep": 0.0}, r"keep must be a fraction in \(0, 1\], got 0.0"),
     ({"weights": "huber"}, "weights must be one of random_effects, equal, got 'huber'"),
-    ({"bootstrap": 1}, r"--bootstrap must be 0 \(off\) or an integer >= 2"),
+    ({"bootstrap": 1}, r"--bootstrap must be 0 \(no intervals\) or an integer >= 2"),
     ({"resample": "rows"}, "--resample must be one of both, cells, runs, got 'rows'"),
     ({"level": 95}, "--level must be between 0 and 1"),
     ({"cell_resamples": 5}, "cell_resamples must be an integer >= 20"),
@@ -394,7 +394,7 @@ def test_critical_batch_errors():
         critical_batch_size(runs, steps="tokens")
     with pytest.raises(InputError, match="--target-loss needs learning curves"):
         critical_batch_size(runs, target_loss=2.5)
-    with pytest.raises(InputError, match=r"--bootstrap must be 0 \(off\) or an integer >= 2"):
+    with pytest.raises(InputError, match=r"--bootstrap must be 0 \(no intervals\) or an integer >= 2"):
         critical_batch_size(runs, bootstrap=1)
     curves = pd.DataFrame({"run": ["a"] * 4, "batch": [32, 32, 64, 64], "step": [1, 2, 3, 4], "loss": [3, 2, 1, 0.5]})
     with pytest.raises(InputError, match="run 'a' has several batch sizes"):

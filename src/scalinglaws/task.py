@@ -38,6 +38,7 @@ from scipy.special import expit
 from .data.readers import read_runs
 from .data.runs import Runs, validate_positive
 from .errors import ConvergenceWarning, InputError, ScalingLawsError, ScalingLawWarning
+from .arguments import check_replicates
 from .fitting.fit import fit
 from .fitting.result import Fit, FitWarning
 from .laws.base import ArrayMap, Law, Parameter, Projection, get_law, register_law
@@ -315,8 +316,7 @@ def task_ladder(
     >>> round(result.two_step.accuracy, 2)
     0.76
     """
-    if not isinstance(bootstrap, int) or isinstance(bootstrap, bool) or bootstrap < 0 or bootstrap == 1:
-        raise InputError(f"bootstrap must be 0 (no intervals) or an integer >= 2 (replicates), got {bootstrap!r}")
+    check_replicates(bootstrap, "bootstrap")
     if not (isinstance(level, (int, float)) and 0 < level < 1):
         raise InputError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}")
     point = _target(target)

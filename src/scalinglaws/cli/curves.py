@@ -25,6 +25,7 @@ from ..curves import (
 )
 from ..curves.laws import curve_law_names
 from ..errors import InputError, ScalingLawWarning
+from ..arguments import check_replicates
 from ..fitting.result import FitWarning
 from .common import (
     ColOption,
@@ -108,9 +109,7 @@ def _fixed(specs: list[str] | None) -> dict[str, float] | None:
 
 def _replicates(n: int) -> int:
     """--bootstrap: 0 (no intervals) or at least 2 replicates (one gives a degenerate interval)."""
-    if n < 0 or n == 1:
-        raise InputError(f"--bootstrap must be 0 (no intervals) or an integer >= 2 (replicates), got {n}")
-    return n
+    return check_replicates(n)
 
 
 def _read(runs: str, **options: object) -> tuple[tuple[Curve, ...], tuple[FitWarning, ...]]:

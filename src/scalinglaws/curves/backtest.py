@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, ScalingLawWarning
+from ..arguments import check_replicates
 from .areas import warmup_length
 from .data import Curve
 from .fit import fit_curves
@@ -196,8 +197,7 @@ def backtest_schedules(
     for c in curves:
         if c.loss is None:
             raise InputError(f"run {c.name!r} has no logged losses")
-    if bootstrap == 1:
-        raise InputError("bootstrap must be 0 (no intervals) or an integer >= 2 (replicates), got 1")
+    check_replicates(bootstrap, "bootstrap")
     if isinstance(laws, (str, CurveLaw)):
         laws = [laws]
     resolved = [get_curve_law(law) for law in laws]

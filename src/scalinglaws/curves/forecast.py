@@ -27,6 +27,7 @@ import pandas as pd
 from scipy.stats import t as t_distribution
 
 from ..errors import IdentifiabilityWarning, InputError, ScalingLawWarning, warning_class
+from ..arguments import check_replicates
 from ..fitting.result import FitWarning
 from .checks import schedule_summary
 from .data import Curve, truncate_curve
@@ -219,8 +220,7 @@ def forecast_run(
         raise InputError(f"interval must be one of {', '.join(INTERVALS)}, got {interval!r}")
     if isinstance(points, bool) or not isinstance(points, int) or points < 1:
         raise InputError(f"points must be a positive integer, got {points!r}")
-    if bootstrap == 1:
-        raise InputError("bootstrap must be 0 (no interval) or an integer >= 2 (replicates), got 1")
+    check_replicates(bootstrap, "bootstrap")
     law = get_curve_law(law)
     notes: list[FitWarning] = []
     options = dict(fit_options)

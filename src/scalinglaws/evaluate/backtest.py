@@ -17,6 +17,7 @@ import pandas as pd
 from ..data.readers import read_runs
 from ..data.runs import NUMERIC_ROLES, Runs
 from ..errors import FitError, InputError, ScalingLawsError, ScalingLawWarning
+from ..arguments import check_replicates
 from ..fitting.fit import check_target, fit
 from ..fitting.result import FitWarning
 from ..laws.base import Law, get_law
@@ -283,8 +284,7 @@ def check_options(laws: Sequence[str | Law], *, bootstrap: int = 0, level: float
         laws = [laws]
     if not laws:
         raise InputError("give at least one law to backtest (--law NAME)")
-    if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, np.integer)) or bootstrap < 0 or bootstrap == 1:
-        raise InputError(f"--bootstrap must be 0 (no intervals) or an integer >= 2 (replicates), got {bootstrap!r}")
+    check_replicates(bootstrap)
     if bootstrap and not (0 < level < 1):
         raise InputError(f"--level must be between 0 and 1 (e.g. 0.95), got {level!r}")
     law_objs = [get_law(law) for law in laws]

@@ -34,6 +34,7 @@ import pandas as pd
 from scipy.optimize import minimize_scalar
 
 from ..errors import DataCleaningWarning, IdentifiabilityWarning, InputError
+from ..arguments import check_replicates
 
 #: Kaplan et al. (2020) eq. 5.3: B* in tokens and alpha_B.
 KAPLAN_B_STAR = 2.0e8
@@ -312,8 +313,7 @@ def critical_batch_size(
     """
     from ..data.readers import as_frame
 
-    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0 or bootstrap == 1:
-        raise InputError(f"--bootstrap must be 0 (off) or an integer >= 2 (replicates), got {bootstrap!r}")
+    check_replicates(bootstrap)
     if not (0 < level < 1):
         raise InputError(f"--level must be between 0 and 1 (e.g. 0.95), got {level!r}")
     frame = as_frame(runs, "the runs")

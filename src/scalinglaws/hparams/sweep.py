@@ -60,6 +60,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataCleaningWarning, IdentifiabilityWarning, InputError, ScalingLawWarning
+from ..arguments import check_replicates
 from .laws import HyperparameterLaw, step_law
 
 #: Names of the fitted coefficients, in the order of :data:`~scalinglaws.hparams.STEP_LAW_PUBLISHED`.
@@ -271,8 +272,7 @@ def _validate(keep: float, weights: str, bootstrap: int, resample: str, level: f
         raise InputError(f"keep must be a fraction in (0, 1], got {keep!r}")
     if weights not in WEIGHTS:
         raise InputError(f"weights must be one of {', '.join(WEIGHTS)}, got {weights!r}")
-    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0 or bootstrap == 1:
-        raise InputError(f"--bootstrap must be 0 (off) or an integer >= 2 (replicates), got {bootstrap!r}")
+    check_replicates(bootstrap)
     if resample not in RESAMPLING:
         raise InputError(f"--resample must be one of {', '.join(RESAMPLING)}, got {resample!r}")
     if not (0 < level < 1):

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConvergenceWarning, InputError, ScalingLawsError, ScalingLawWarning
+from ..arguments import check_replicates
 from ..fitting.result import FitWarning
 from .capabilities import IMPUTE_RANK, Capabilities, principal_capabilities
 from .families import FamilyScaling, fit_family_scaling
@@ -332,8 +333,7 @@ def observational_fit(
     >>> bool(fit.backtest.errors["capabilities"]["mae"] < fit.backtest.errors["log C baseline"]["mae"])
     True
     """
-    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0 or bootstrap == 1:
-        raise InputError(f"bootstrap must be 0 (no intervals) or an integer >= 2 (replicates), got {bootstrap!r}")
+    check_replicates(bootstrap, "bootstrap")
     if not (isinstance(level, (int, float)) and 0 < level < 1):
         raise InputError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}")
     method, value = check_split_options(cutoff, top)

@@ -36,6 +36,7 @@ from pathlib import Path
 
 from ..data.runs import ROLES
 from ..errors import InputError
+from ..arguments import check_replicates
 
 SPLIT_BY = ("C", "N", "D")
 LOSS_UNITS = ("nats", "perplexity", "bits", "bpb")
@@ -278,8 +279,7 @@ def _bootstraps(value: object) -> tuple[BootstrapSpec, ...]:
 def _bootstrap(value: object, where: str) -> BootstrapSpec:
     fields = _mapping({"replicates": value} if isinstance(value, int) else value, where, BOOTSTRAP_KEYS)
     replicates = fields.get("replicates", 0)
-    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates == 1 or replicates < 0:
-        raise InputError(f"{where}.replicates must be 0 (no intervals) or an integer >= 2, got {replicates!r}")
+    check_replicates(replicates, f"{where}.replicates")
     level = _number(fields.get("level", 0.95), f"{where}.level")
     if not 0 < level < 1:
         raise InputError(f"{where}.level must be between 0 and 1 (e.g. 0.95), got {level!r}")

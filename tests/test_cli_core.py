@@ -176,7 +176,7 @@ def test_predict_rejects_a_repeated_input_and_accepts_unit_suffixes(capsys, tmp_
     fit_path = tmp_path / "fit.json"
     run(capsys, "fit", "dataset:gemstones", "-o", str(fit_path), "--json")
     code, out, err = run(capsys, "predict", str(fit_path), "N=1e9", "D=1e11", "N=2e9")
-    assert code == 2 and out == "" and "input N is given twice" in err
+    assert code == 2 and out == "" and "input gives N more than once (N=1e9, N=2e9)" in err
     code, out, err = run(capsys, "predict", str(fit_path), "N=7B", "D=1.4T", "--json")
     assert code == 0, err
     code2, out2, _ = run(capsys, "predict", str(fit_path), "N=7e9", "D=1.4e12", "--json")
@@ -256,3 +256,13 @@ def test_one_rule_for_bootstrap_counts(value):
     with pytest.raises(InputError, match=r"--bootstrap must be 0 \(no intervals\) or an integer >= 2 \(replicates\), got "):
         check_replicates(value)
     assert check_replicates(0) == 0 and check_replicates(2) == 2
+
+
+@pytest.mark.parametrize("command", [["design", "--target", "N=7e9,D=1.4e12", "--budget", "1e21", "--simulations", "8"],
+                                     ["fit", "dataset:gemstones"], ["isoflop", "dataset:gemstones"]])
+def test_a_plot_file_type_is_refused_before_any_work(capsys, tmp_path, command):
+    # --plot's suffix is checked as the option is read (one callback on the shared option), so a slow command such as
+    # design no longer simulates for seconds and prints its results before refusing plot.txt.
+    code, out, err = run(capsys, *command, "--plot", str(tmp_path / "plot.txt"))
+    assert code == 2 and out == "" and "--plot must end in .png, .svg, .pdf" in err
+    assert not (tmp_path / "plot.txt").exists()

@@ -36,7 +36,18 @@ ColOption = Annotated[
     typer.Option("--col", help=f'Map a role to a column: --col N="Model Size" (repeatable). Roles: {" ".join(ROLES)}.'),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the essential result.")]
-PlotOption = Annotated[Path | None, typer.Option("--plot", help="Save a figure here (.png, .svg or .pdf).")]
+
+
+def _figure_path(path: Path | None) -> Path | None:
+    """--plot's file type is checked as the options are read, before any work whose results the error would discard."""
+    if path is not None:
+        from ..report.figures import check_figure_path
+
+        check_figure_path(path)
+    return path
+
+
+PlotOption = Annotated[Path | None, typer.Option("--plot", help="Save a figure here (.png, .svg or .pdf).", callback=_figure_path)]
 
 
 def save_plot(path: Path | None, make: Callable[[], object], *, announce: bool = True) -> None:
@@ -71,21 +82,38 @@ def parse_number(text: str, name: str) -> float:
     return value
 
 
-def parse_assignments(specs: Sequence[str], what: str = "input") -> dict[str, list[float]]:
-    """``["N=7e10", "D=1.4e12,2e12"]`` -> ``{"N": [7e10], "D": [1.4e12, 2e12]}``."""
+def parse_size(text: str, name: str) -> float:
+    """A number with the size suffixes data files accept: 7e9, 7B, 125m, 1.4T."""
+    from ..data.units import parse_quantity
+
+    value = parse_quantity(text.strip())
+    if not math.isfinite(value):
+        raise InputError(f"{name} must be a number like 7e10 or 7B (suffixes k, M, B, T), got {text.strip()!r}")
+    return value
+
+
+def parse_assignments(specs: Sequence[str], what: str = "input", number: Callable[[str, str], float] = parse_number) -> dict[str, list[float]]:
+    """``["N=7e10", "D=1.4e12,2e12"]`` -> ``{"N": [7e10], "D": [1.4e12, 2e12]}``, each value read by ``number(text, name)``.
+
+    A name given twice is an error (the last would silently win).
+    """
     out: dict[str, list[float]] = {}
     for spec in specs:
         name, sep, values = spec.partition("=")
-        if not sep or not name.strip() or not values.strip():
+        name = name.strip()
+        if not sep or not name or not values.strip():
             raise InputError(f"{what} must look like NAME=VALUE (e.g. N=7e10), got {spec!r}")
-        out[name.strip()] = [parse_number(v, name.strip()) for v in values.split(",")]
+        if name in out:
+            raise InputError(f"{what} gives {name} more than once ({', '.join(s for s in specs if s.partition('=')[0].strip() == name)}); "
+                             f"give each name once, with comma-separated values for several (e.g. {name}=1,2)")
+        out[name] = [number(v, name) for v in values.split(",")]
     return out
 
 
 def parse_pairs(specs: str | Sequence[str], option: str, example: str) -> dict[str, float]:
     """``"N=7e9,D=1.4e12"`` (one string, or several) -> ``{"N": 7e9, "D": 1.4e12}``.
 
-    A malformed part is an error naming ``option`` and showing ``example``.
+    A malformed part, or a name given twice, is an error naming ``option`` and showing ``example``.
     """
     out: dict[str, float] = {}
     for spec in [specs] if isinstance(specs, str) else specs:
@@ -93,6 +121,8 @@ def parse_pairs(specs: str | Sequence[str], option: str, example: str) -> dict[s
             name, sep, value = part.partition("=")
             if not sep or not name.strip() or not value.strip():
                 raise InputError(f"{option} must look like {example}, got {spec!r}")
+            if name.strip() in out:
+                raise InputError(f"{option} gives {name.strip()} more than once in {spec!r}; give each once, e.g. {example}")
             out[name.strip()] = parse_number(value.strip(), f"{option} {name.strip()}")
     return out
 

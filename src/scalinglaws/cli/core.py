@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 import warnings
 from collections.abc import Iterator
@@ -14,7 +13,6 @@ import typer
 
 from .. import datasets as bundled
 from ..data.readers import read_runs
-from ..data.units import parse_quantity
 from ..errors import InputError, ScalingLawWarning
 from ..fitting import Fit, fit, load_fit
 from ..laws import get_law, law_names
@@ -28,7 +26,9 @@ from .common import (
     QuietOption,
     emit_json,
     fmt,
+    parse_assignments,
     parse_columns,
+    parse_size,
     print_notes,
     print_warnings,
     progress_bar,
@@ -137,32 +137,6 @@ def fit_command(
         raise typer.Exit(1)
 
 
-def parse_inputs(specs: list[str]) -> dict[str, list[float]]:
-    """``["N=7B", "D=1.4e12,2T"]`` -> ``{"N": [7e9], "D": [1.4e12, 2e12]}``: sizes with the suffixes data files accept.
-
-    Raises
-    ------
-    InputError
-        For a malformed assignment, a value that is not a number, or an input given twice.
-    """
-    out: dict[str, list[float]] = {}
-    for spec in specs:
-        name, sep, values = (part.strip() for part in spec.partition("="))
-        if not sep or not name or not values:
-            raise InputError(f"input must look like NAME=VALUE (e.g. N=7e10), got {spec!r}")
-        if name in out:
-            raise InputError(f"input {name} is given twice; give it once, with comma-separated values for several points (e.g. {name}=1e9,2e9)")
-        out[name] = [_input_value(text.strip(), name) for text in values.split(",")]
-    return out
-
-
-def _input_value(text: str, name: str) -> float:
-    value = parse_quantity(text)
-    if not math.isfinite(value):
-        raise InputError(f"{name} must be a number like 7e10 or 7B (suffixes k, M, B, T), got {text!r}")
-    return value
-
-
 @app.command("predict")
 def predict_command(
     fit_path: Annotated[str, typer.Argument(metavar="FIT", help="Fit JSON written by `scalinglaws fit -o`.")],
@@ -172,7 +146,7 @@ def predict_command(
 ) -> None:
     """Predict the loss of the fitted law at given inputs."""
     result = load_fit(fit_path)
-    values = parse_inputs(points)
+    values = parse_assignments(points, "input", number=parse_size)
     lengths = {len(v) for v in values.values()}
     if len(lengths) > 1 and not lengths <= {1, max(lengths)}:
         raise InputError("comma-separated inputs must have the same number of values (or one value)")

@@ -95,11 +95,6 @@ def _schedules(schedule: str | None, run_schedules: list[str] | None) -> str | d
 def _fixed(specs: list[str] | None) -> dict[str, float] | None:
     if not specs:
         return None
-    names = [spec.partition("=")[0].strip() for spec in specs]
-    repeated = sorted({name for name in names if name and names.count(name) > 1})
-    if repeated:
-        raise InputError(f"--fix gives {', '.join(repeated)} more than once ({', '.join(s for s in specs if s.partition('=')[0].strip() in repeated)}); "
-                         "give each parameter once")
     values = parse_assignments(specs, "--fix")
     for name, items in values.items():
         if len(items) != 1:

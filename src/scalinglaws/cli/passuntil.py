@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -68,14 +67,6 @@ def _check_counting_options(passes: str | None, attempts: str | None, rate: str 
         raise InputError(f"{modes[0]} needs --attempts (a column, or one whole number such as the number of items)")
 
 
-def _check_plot(plot: Path | None) -> None:
-    """Refuse a --plot file type up front, before the fit and its printed results."""
-    from ..report.figures import FORMATS
-
-    if plot is not None and plot.suffix.lower() not in FORMATS:
-        raise InputError(f"--plot must end in {', '.join(FORMATS)}, got {str(plot)!r}")
-
-
 @app.command("passuntil")
 def passuntil_command(
     runs: Annotated[str, typer.Argument(help="CSV/TSV/Parquet/JSON(L) file: one row per model (or per instance with --samples-until).")],
@@ -93,7 +84,6 @@ def passuntil_command(
     plot: PlotOption = None,
 ) -> None:
     """Fit PU(N) = exp(-c N^-alpha) to pass counts (binomial maximum likelihood) and predict pass rates of larger models."""
-    _check_plot(plot)
     _check_counting_options(passes, attempts, rate, samples_until, solved)
     limit = _max_size(max_size)
     scale: float | str = dispersion

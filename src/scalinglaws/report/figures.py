@@ -33,11 +33,15 @@ def _pyplot():
     return plt
 
 
+def check_figure_path(path: str | os.PathLike[str]) -> None:
+    """Refuse a figure path whose suffix is not one of ``FORMATS``."""
+    if os.path.splitext(os.fspath(path))[1].lower() not in FORMATS:
+        raise InputError(f"--plot must end in {', '.join(FORMATS)}, got {os.fspath(path)!r}")
+
+
 def save_figure(figure, path: str | os.PathLike[str]) -> None:
     """Save as PNG, SVG or PDF (by suffix)."""
-    suffix = os.path.splitext(os.fspath(path))[1].lower()
-    if suffix not in FORMATS:
-        raise InputError(f"--plot must end in {', '.join(FORMATS)}, got {os.fspath(path)!r}")
+    check_figure_path(path)
     figure.savefig(output_path(path, "figure"), dpi=150, bbox_inches="tight")
     _pyplot().close(figure)
 

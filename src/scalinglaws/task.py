@@ -37,6 +37,7 @@ from scipy.special import expit
 
 from .data.readers import read_runs
 from .data.runs import Runs, validate_positive
+from .data.units import looks_like_percent
 from .errors import ConvergenceWarning, InputError, ScalingLawsError, ScalingLawWarning
 from .arguments import check_replicates
 from .fitting.fit import fit
@@ -432,8 +433,7 @@ def _accuracies(series: pd.Series, name: str, origin: tuple[int, ...] | None) ->
     outside = np.flatnonzero((values < 0) | (values > 1))
     if outside.size:
         row, value = first(outside)
-        percent = values.min() >= 0 and values.max() <= 100 and np.mean(values > 1) >= 0.5
-        advice = "divide percentages by 100" if percent else "fix or remove those rows"
+        advice = "divide percentages by 100" if looks_like_percent(values) else "fix or remove those rows"
         raise InputError(f"--accuracy column {name!r} must hold fractions in (0, 1], but {outside.size} value(s) lie outside [0, 1], "
                          f"first {value:g} at row {row} (counting data rows from 0, header excluded); {advice}")
     zeros = np.flatnonzero(values == 0)

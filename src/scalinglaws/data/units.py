@@ -58,6 +58,13 @@ def parse_quantities(series: pd.Series) -> tuple[pd.Series, bool]:
     return out, used_suffix
 
 
+def looks_like_percent(values: np.ndarray) -> bool:
+    """Whether scores meant as fractions in [0, 1] look like percentages: all finite ones in [0, 100], at least half above 1."""
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    return bool(finite.size and finite.min() >= 0 and finite.max() <= 100 and np.mean(finite > 1) >= 0.5)
+
+
 def loss_to_nats(values: np.ndarray, unit: str, *, bytes_per_token: float | None = None) -> np.ndarray:
     """Convert a loss column to nats per token (the library's unit).
 

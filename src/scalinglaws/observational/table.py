@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..data.readers import read_runs
 from ..data.runs import ROLES, Runs
+from ..data.units import looks_like_percent
 from ..errors import InputError
 
 #: Llama-2-7B's training compute, 6 x 7e9 params x 2e12 tokens: Ruan et al.'s default cutoff.
@@ -49,8 +50,7 @@ def _scores(data: Runs, column: str, label: str) -> np.ndarray:
     finite = values[np.isfinite(values)]
     if finite.size and (finite.min() < 0 or finite.max() > 1):
         row = int(np.flatnonzero((values < 0) | (values > 1))[0])
-        percent = finite.min() >= 0 and finite.max() <= 100 and np.mean(finite > 1) >= 0.5
-        advice = "divide percentages by 100" if percent else "fix those rows"
+        advice = "divide percentages by 100" if looks_like_percent(finite) else "fix those rows"
         raise InputError(f"{label} column {column!r} must hold scores in [0, 1], got values from {finite.min():g} to {finite.max():g} "
                          f"(first {values[row]:g} at row {row}); {advice}")
     return values
@@ -88,7 +88,7 @@ def _benchmark_candidate(series: pd.Series, column: str) -> tuple[str, str]:
         return ("other", "")
     outside = np.flatnonzero(seen & ~inside)
     row, value = int(outside[0]), float(values[outside[0]])
-    if finite.min() >= 0 and finite.max() <= 100 and np.mean(finite > 1) >= 0.5:
+    if looks_like_percent(finite):
         return ("error", f"column {column!r} looks like a benchmark in percent ({int((finite > 1).sum())} of {finite.size} scores above 1, "
                          f"first {value:g} at row {row}); divide percentages by 100, or choose the benchmarks with --benchmarks")
     if inside.sum() >= 0.5 * seen.sum():

@@ -97,7 +97,7 @@ def read_mlflow(uri: str, *, experiment: str | None = None) -> pd.DataFrame:
 
 
 def _check_sqlite_file(uri: str) -> None:
-    """An MLflow sqlite store must exist: MLflow would otherwise create an empty database there."""
+    """An MLflow sqlite store must exist and hold MLflow's tables: MLflow would otherwise create (or migrate) its schema there."""
     if not uri.startswith("sqlite:///"):
         return
     path = Path(uri.removeprefix("sqlite:///"))
